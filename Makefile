@@ -1,0 +1,77 @@
+# EmoHeal — the project's commands. `make help` lists them.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+APT_PACKAGES := git ca-certificates
+PROFILE ?= quickstart
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+# Offline by design: nothing may fetch weights or data from a hub at run time.
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export HF_HUB_DISABLE_TELEMETRY := 1
+
+.PHONY: help setup apt venv params run test test-all lint serve bento bench mlflow-ui lock clean
+
+help:
+	@echo "make setup      Debian packages + .venv from requirements/lock.txt (idempotent)"
+	@echo "make run        setup, then the whole pipeline on PROFILE=$(PROFILE) (dvc repro)"
+	@echo "make test       setup, then the test suite (what CI runs)"
+	@echo "make test-all   setup, then every test, slow ones included"
+	@echo "make lint       ruff"
+	@echo "make mlflow-ui  the MLflow UI over the local store (http://127.0.0.1:5000)"
+	@echo "make lock       re-resolve requirements/base.in into requirements/lock.txt"
+
+setup: apt venv
+
+# apt-get only when a package is missing, so a second `make setup` is instant.
+apt:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages: $$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements/lock.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements/lock.txt 2>&1 | grep -v "^WARNING: Location" || true
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -e . 2>&1 | grep -v "^WARNING: Location" || true
+	@$(BIN)/python -c "import emoheal, torch, lightning, transformers, mlflow, dvc" || { echo "setup failed: the venv does not import"; exit 1; }
+	@touch $@
+
+# params.yaml for the chosen profile (DVC does the same itself on `dvc exp run -S ...`).
+params: setup
+	$(BIN)/emoheal params profile=$(PROFILE) -o params.yaml
+
+run: params
+	@start=$$(date +%s); \
+	dvc repro && dvc metrics show && \
+	echo "pipeline wall time: $$(( $$(date +%s) - start )) s" && \
+	emoheal detect "I can't fall asleep, I keep worrying about tomorrow's exam." "Thank you so much, this made my day!"
+
+test: setup
+	$(BIN)/python -m pytest
+
+test-all: setup
+	$(BIN)/python -m pytest -m "slow or not slow"
+
+lint: setup
+	$(BIN)/ruff check src pipelines tests
+
+serve:
+	@echo "The BentoML service arrives with the serving issue; nothing to serve yet." >&2; exit 2
+
+mlflow-ui: setup
+	$(BIN)/mlflow ui --backend-store-uri $${MLFLOW_TRACKING_URI:-sqlite:///$(CURDIR)/mlflow/mlflow.db} \
+		--default-artifact-root $(CURDIR)/mlflow/artifacts --host 127.0.0.1 --port 5000
+
+lock:
+	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
+	.lockenv/bin/pip install -q -r requirements/base.in
+	.lockenv/bin/pip freeze --exclude-editable | grep -v "^emoheal" > requirements/lock.txt
+	rm -rf .lockenv
+
+clean:
+	rm -rf .cache models/checkpoints

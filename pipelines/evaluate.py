@@ -1,0 +1,28 @@
+"""DVC stage `evaluate` (emotion part): test metrics, the TF-IDF baseline, plots, MLflow registry."""
+
+from _common import stage_params
+from emoheal.emotion.evaluation import evaluate_emotion
+from emoheal.emotion.train import read_run_id
+from emoheal.tracking.registry import log_and_register
+from emoheal.utils.git import git_commit
+from emoheal.utils.io import read_json, write_json
+
+if __name__ == "__main__":
+    params = stage_params(__doc__)
+    paths = params["paths"]
+    metrics, plots = evaluate_emotion(params)
+    calibration = read_json(f"{paths['model']}/calibration.json")
+    metrics["dev"] = {"ece_uncalibrated": calibration["dev_ece_before"],
+                      "ece_calibrated": calibration["dev_ece_after"],
+                      "temperature": calibration["temperature"]}
+    metrics_path = f"{paths['metrics']}/emotion.json"
+    if params["tracking"].get("enabled", True):
+        tags = {"git_commit": git_commit(), "data_hash": metrics["data_hash"],
+                "model_version": metrics["model_version"], "profile": str(params.get("profile"))}
+        write_json(metrics_path, metrics)
+        metrics["mlflow"] = log_and_register(params, read_run_id(paths["model"]), paths["model"], metrics,
+                                             [*plots, metrics_path], tags)
+    write_json(metrics_path, metrics)
+    t, b = metrics["test"], metrics["baselines"].get("tfidf_logreg", {}).get("test", {})
+    print(f"test macro-F1 {t['macro_f1']:.4f} micro-F1 {t['micro_f1']:.4f} "
+          f"(TF-IDF baseline macro {b.get('macro_f1', float('nan')):.4f} micro {b.get('micro_f1', float('nan')):.4f})")

@@ -1,0 +1,1 @@
+"""Datasets: reading, verifying, validating and preparing the raw inputs."""

@@ -1,0 +1,1 @@
+"""Emotion detection: 28 GoEmotions labels from text. Knows nothing of music."""

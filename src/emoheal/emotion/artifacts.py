@@ -1,0 +1,63 @@
+"""The trained-model folder: encoder + tokenizer, head, and a metadata file.
+
+Layout of `models/emotion/`:
+    model/encoder/         transformers save_pretrained (weights, config, tokenizer)
+    model/head.safetensors the multi-label head
+    model/emotion_model.json labels, pooling, max length, version, provenance
+    thresholds.json        per-label thresholds tuned on dev   (thresholds stage)
+    calibration.json       temperature fitted on dev, ECE       (thresholds stage)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+from transformers import AutoModel, AutoTokenizer
+
+from emoheal.emotion.model import EmotionClassifier
+from emoheal.utils.hashing import sha256_files
+from emoheal.utils.io import read_json, write_json
+
+META_FILE = "emotion_model.json"
+
+
+class ModelFolderError(FileNotFoundError):
+    """A model folder is missing or incomplete."""
+
+
+def save_model_folder(folder: str | Path, classifier: EmotionClassifier, tokenizer, meta: dict[str, Any]) -> dict:
+    folder = Path(folder)
+    (folder / "encoder").mkdir(parents=True, exist_ok=True)
+    classifier.encoder.save_pretrained(folder / "encoder", safe_serialization=True)
+    tokenizer.save_pretrained(folder / "encoder")
+    head = {k: v.detach().cpu().contiguous() for k, v in classifier.head.state_dict().items()}
+    save_file(head, str(folder / "head.safetensors"))
+    weights = sorted(folder.glob("encoder/*.safetensors")) + [folder / "head.safetensors"]
+    digest = sha256_files(weights, folder)
+    meta = {**meta, "weights_sha256": digest, "version": f"emotion-{meta['backbone']}-{digest[:12]}"}
+    write_json(folder / META_FILE, meta)
+    return meta
+
+
+def read_meta(folder: str | Path) -> dict[str, Any]:
+    path = Path(folder) / META_FILE
+    if not path.is_file():
+        raise ModelFolderError(
+            f"{folder} is not a trained emotion model (no {META_FILE}); train one with "
+            "`dvc repro train` or `make run`"
+        )
+    return read_json(path)
+
+
+def load_model_folder(folder: str | Path, device: str | torch.device = "cpu"):
+    """(classifier in eval mode, tokenizer, meta) from a folder written by save_model_folder."""
+    folder = Path(folder)
+    meta = read_meta(folder)
+    encoder = AutoModel.from_pretrained(folder / "encoder", local_files_only=True)
+    tokenizer = AutoTokenizer.from_pretrained(folder / "encoder", local_files_only=True)
+    classifier = EmotionClassifier(encoder, len(meta["labels"]), meta["pooling"], meta.get("dropout", 0.1))
+    classifier.head.load_state_dict(load_file(str(folder / "head.safetensors")))
+    return classifier.to(device).eval(), tokenizer, meta

@@ -1,0 +1,117 @@
+"""EmotionPredictor: a trained model folder → probabilities and active labels for texts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from emoheal.emotion.artifacts import load_model_folder
+from emoheal.emotion.calibration import apply_temperature
+from emoheal.utils.io import read_json
+
+MAX_TEXT_CHARS = 20_000  # longer input is refused: nobody types this much, and it would only be truncated
+
+
+class InvalidTextError(ValueError):
+    """A text the predictor cannot take (empty, not a string, absurdly long)."""
+
+
+@dataclass
+class Prediction:
+    probabilities: dict[str, float]
+    labels: list[str]
+    truncated: bool
+    model_version: str
+    tokens: int = field(default=0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "labels": self.labels,
+            "probabilities": self.probabilities,
+            "truncated": self.truncated,
+            "tokens": self.tokens,
+            "model_version": self.model_version,
+        }
+
+
+def validate_texts(texts: Any) -> list[str]:
+    if isinstance(texts, str) or not isinstance(texts, (list, tuple)):
+        raise InvalidTextError("texts must be a list of strings")
+    if not texts:
+        raise InvalidTextError("no text given")
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise InvalidTextError(f"text {i} is {type(text).__name__}, not a string")
+        if not text.strip():
+            raise InvalidTextError(f"text {i} is empty or only whitespace")
+        if len(text) > MAX_TEXT_CHARS:
+            raise InvalidTextError(f"text {i} has {len(text)} characters; the limit is {MAX_TEXT_CHARS}")
+    return list(texts)
+
+
+class EmotionPredictor:
+    """Loads `models/emotion` (model/, thresholds.json, calibration.json).
+
+    Without thresholds/calibration (a model straight from training) it uses
+    0.5 and no temperature, and says so in `calibrated`.
+    """
+
+    def __init__(self, model_root: str | Path, device: str = "cpu", batch_size: int = 64):
+        root = Path(model_root)
+        model_dir = root / "model" if (root / "model").is_dir() else root
+        self.classifier, self.tokenizer, self.meta = load_model_folder(model_dir, device)
+        self.device = device
+        self.batch_size = batch_size
+        self.labels: list[str] = self.meta["labels"]
+        self.max_length: int = self.meta["max_length"]
+        thr_path, cal_path = root / "thresholds.json", root / "calibration.json"
+        self.thresholds = (
+            np.array([read_json(thr_path)["thresholds"][name] for name in self.labels])
+            if thr_path.is_file() else np.full(len(self.labels), 0.5)
+        )
+        self.temperature = float(read_json(cal_path)["temperature"]) if cal_path.is_file() else 1.0
+        self.calibrated = cal_path.is_file() and thr_path.is_file()
+
+    @property
+    def version(self) -> str:
+        return self.meta["version"]
+
+    @torch.inference_mode()
+    def logits(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(logits (n, 28), token counts before truncation (n,)), in input order."""
+        full = self.tokenizer(texts, add_special_tokens=True, truncation=False)["input_ids"]
+        lengths = np.array([len(x) for x in full])
+        order = np.argsort(-lengths, kind="stable")  # similar lengths together: less padding
+        out = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
+        for start in range(0, len(texts), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            enc = self.tokenizer(
+                [texts[i] for i in idx], truncation=True, max_length=self.max_length,
+                padding=True, return_tensors="pt",
+            ).to(self.device)
+            out[idx] = self.classifier(enc["input_ids"], enc["attention_mask"]).float().cpu().numpy()
+        return out, lengths
+
+    def probabilities(self, logits: np.ndarray) -> np.ndarray:
+        return apply_temperature(logits, self.temperature)
+
+    def predict(self, texts: list[str]) -> list[Prediction]:
+        texts = validate_texts(texts)
+        logits, lengths = self.logits(texts)
+        probs = self.probabilities(logits)
+        results = []
+        for row, n_tokens in zip(probs, lengths):
+            active = [self.labels[j] for j in np.flatnonzero(row >= self.thresholds)]
+            active.sort(key=lambda name: -row[self.labels.index(name)])
+            results.append(Prediction(
+                probabilities={name: round(float(p), 6) for name, p in zip(self.labels, row)},
+                labels=active,
+                truncated=bool(n_tokens > self.max_length),
+                model_version=self.version,
+                tokens=int(n_tokens),
+            ))
+        return results

@@ -1,0 +1,52 @@
+"""The thresholds stage: temperature scaling and per-label thresholds, both fitted on dev."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from emoheal.data.prepared import read_prepared
+from emoheal.emotion.calibration import apply_temperature, fit_temperature
+from emoheal.emotion.metrics import expected_calibration_error, f1_summary
+from emoheal.emotion.predictor import EmotionPredictor
+from emoheal.emotion.thresholds import threshold_grid, tune_thresholds
+from emoheal.utils.io import write_json
+
+
+def tune_on_dev(params: dict[str, Any]) -> dict[str, Any]:
+    """Write thresholds.json and calibration.json next to the model; return dev figures."""
+    root = Path(params["paths"]["model"])
+    predictor = EmotionPredictor(root / "model")
+    names = predictor.labels
+    dev = read_prepared(params["paths"]["prepared"], "dev")
+    y = dev[names].to_numpy(dtype=np.uint8)
+    logits, _ = predictor.logits(dev["text"].tolist())
+
+    bins = params["calibration"]["ece_bins"]
+    raw_probs = apply_temperature(logits, 1.0)
+    temperature = fit_temperature(logits, y)
+    probs = apply_temperature(logits, temperature)
+    grid = threshold_grid(params["thresholds"])
+    thresholds, best_f1 = tune_thresholds(probs, y, grid, params["thresholds"]["default"])
+
+    calibration = {
+        "method": "temperature",
+        "temperature": temperature,
+        "fitted_on": "dev",
+        "dev_ece_before": expected_calibration_error(raw_probs, y, bins),
+        "dev_ece_after": expected_calibration_error(probs, y, bins),
+        "ece_bins": bins,
+        "model_version": predictor.version,
+    }
+    write_json(root / "calibration.json", calibration)
+    write_json(root / "thresholds.json", {
+        "tuned_on": "dev",
+        "model_version": predictor.version,
+        "applies_to": "temperature-scaled probabilities",
+        "thresholds": {name: float(t) for name, t in zip(names, thresholds)},
+        "dev_f1": {name: float(f) for name, f in zip(names, best_f1)},
+    })
+    dev_tuned = f1_summary(y, (probs >= thresholds).astype(np.uint8))
+    return {"calibration": calibration, "dev": {f"{k}_tuned": v for k, v in dev_tuned.items()}}

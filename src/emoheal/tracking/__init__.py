@@ -1,0 +1,1 @@
+"""MLflow tracking: where runs go, and the registered emotion model."""

@@ -1,0 +1,76 @@
+"""Attach evaluation results to the training run and register the emotion model."""
+
+from __future__ import annotations
+
+import tempfile
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from emoheal.tracking.runs import ensure_experiment, flatten
+
+# An example that is not user text: MLflow stores it next to the model.
+_EXAMPLE = pd.DataFrame({"text": ["The thunderstorm kept me awake, but the rain sounds nice now."]})
+_RUNTIME_PACKAGES = ("torch", "transformers", "tokenizers", "safetensors", "numpy", "pandas", "mlflow")
+
+
+def _numeric(metrics: dict[str, Any], prefix: str) -> dict[str, float]:
+    return {k: float(v) for k, v in flatten(metrics, prefix).items()
+            if isinstance(v, (int, float)) and not isinstance(v, bool)}
+
+
+def start_stage_run(experiment: str, run_id: str | None):
+    """Reopen the training run when this store has it, else start a fresh run."""
+    import mlflow
+
+    experiment_id = ensure_experiment(experiment)
+    if run_id:
+        try:
+            return mlflow.start_run(run_id=run_id)
+        except mlflow.exceptions.MlflowException:
+            pass
+    return mlflow.start_run(experiment_id=experiment_id, tags={"note": "training run not found in this store"})
+
+
+def log_and_register(
+    params: dict[str, Any], run_id: str | None, model_root: str | Path, metrics: dict[str, Any],
+    artifacts: list[Path], tags: dict[str, str],
+) -> dict[str, Any]:
+    import mlflow
+
+    from emoheal.tracking.pyfunc import EmotionPyfunc
+
+    tracking = params["tracking"]
+    with start_stage_run(tracking["experiment"], run_id) as run:
+        summary = {k: v for k, v in metrics.items() if k != "per_label"}
+        mlflow.log_metrics(_numeric(summary, ""))
+        for path in artifacts:
+            mlflow.log_artifact(str(path), "evaluation")
+        mlflow.set_tags(tags)
+        with tempfile.TemporaryDirectory() as tmp:
+            staged = Path(tmp) / "emotion_model"
+            _stage_model(Path(model_root), staged)
+            info = mlflow.pyfunc.log_model(
+                name="emotion_model",
+                python_model=EmotionPyfunc(),
+                artifacts={"emotion_model": str(staged)},
+                pip_requirements=[f"{p}=={version(p)}" for p in _RUNTIME_PACKAGES] + ["emoheal"],
+                input_example=_EXAMPLE,
+            )
+        result = {"run_id": run.info.run_id, "model_uri": info.model_uri}
+        if tracking.get("register", True):
+            registered = mlflow.register_model(info.model_uri, tracking["registered_model"], tags=tags)
+            result["registered_model"] = tracking["registered_model"]
+            result["registered_version"] = registered.version
+        return result
+
+
+def _stage_model(root: Path, staged: Path) -> None:
+    """Copy just what the predictor needs (model/, thresholds, calibration)."""
+    import shutil
+
+    shutil.copytree(root / "model", staged / "model")
+    for name in ("thresholds.json", "calibration.json"):
+        shutil.copy2(root / name, staged / name)
