@@ -98,6 +98,9 @@ def train_emotion_model(
         Path(paths["cache"]) / "tokens", train_cfg["length_group_pool"], train_cfg["num_workers"],
     )
     classifier = EmotionClassifier(encoder, len(label_names), backbone_cfg["pooling"], train_cfg["dropout"])
+    # from_pretrained returns the encoder in eval mode and Lightning keeps each
+    # submodule's mode: without this, fine-tuning would run with dropout off.
+    classifier.train()
     module = EmotionLitModule(
         classifier, backbone_cfg["encoder_lr"], backbone_cfg["head_lr"],
         train_cfg["weight_decay"], train_cfg["warmup_ratio"],
