@@ -18,7 +18,7 @@ from lightning.pytorch.loggers import MLFlowLogger
 
 from emoheal.data.prepared import read_manifest, read_prepared
 from emoheal.emotion.artifacts import save_model_folder
-from emoheal.emotion.backbone import build_backbone
+from emoheal.emotion.backbone import build_backbone, resolve_pretrained_path
 from emoheal.emotion.datamodule import GoEmotionsDataModule
 from emoheal.emotion.lit_module import EmotionLitModule
 from emoheal.emotion.model import EmotionClassifier
@@ -79,6 +79,8 @@ def train_emotion_model(
 ) -> TrainResult:
     paths, train_cfg = params["paths"], params["train"]
     backbone_cfg, trainer_cfg = params["backbone"], params["trainer"]
+    if backbone_cfg["source"] != "tiny":
+        resolve_pretrained_path(backbone_cfg)  # fail at once, before any data is read, if weights are absent
     if trainer_cfg.get("num_threads"):
         torch.set_num_threads(int(trainer_cfg["num_threads"]))
     L.seed_everything(params["seed"], workers=True, verbose=False)

@@ -1,0 +1,119 @@
+"""prepare → train → thresholds → evaluate on the `ci` profile, through the real
+entry points, with a real MLflow store; then the trained model in use."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from tests.helpers import PYTHON, ROOT, run_stage, write_params
+
+
+@pytest.fixture(scope="module")
+def pipeline(prepared_ci, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("mlflow")
+    env = {"MLFLOW_TRACKING_URI": f"sqlite:///{tmp / 'mlflow.db'}"}
+    params_file = write_params(prepared_ci, tmp / "params.yaml")
+    outputs = {stage: run_stage(stage, params_file, env) for stage in ("train", "thresholds", "evaluate")}
+    return {"params": prepared_ci, "env": env, "outputs": outputs, "tmp": tmp}
+
+
+def test_data_report_is_written(prepared_ci):
+    from pathlib import Path
+
+    report = json.loads((Path(prepared_ci["paths"]["metrics"]) / "data.json").read_text())
+    train = report["splits"]["train"]
+    assert train["rows"] == 1200 and train["rows_in_official_split"] == 43410
+    assert all(count > 0 for count in train["label_counts"].values())
+    assert {"chars_mean", "words_p95"} <= set(train["text_length"])
+
+
+def test_metrics_file_has_the_agreed_keys(pipeline):
+    from pathlib import Path
+
+    metrics = json.loads((Path(pipeline["params"]["paths"]["metrics"]) / "emotion.json").read_text())
+    for key in ("macro_f1", "micro_f1", "weighted_f1", "ece_calibrated", "ece_uncalibrated"):
+        assert 0.0 <= metrics["test"][key] <= 1.0
+    assert 0.0 < metrics["baselines"]["tfidf_logreg"]["test"]["macro_f1"] <= 1.0
+    assert set(metrics["per_label"]) >= {"admiration", "neutral"} and len(metrics["per_label"]) == 28
+    assert {"macro_f1", "per_group_f1"} <= set(metrics["test"]["ekman"])
+    assert metrics["mlflow"]["registered_model"] == "emoheal-emotion"
+    plots = Path(pipeline["params"]["paths"]["plots"])
+    assert (plots / "per_label_f1.csv").read_text().startswith("label,f1")
+    assert (plots / "pr_per_label.png").stat().st_size > 10_000
+
+
+def test_thresholds_and_calibration_sit_next_to_the_model(pipeline):
+    from pathlib import Path
+
+    root = Path(pipeline["params"]["paths"]["model"])
+    thresholds = json.loads((root / "thresholds.json").read_text())
+    calibration = json.loads((root / "calibration.json").read_text())
+    assert thresholds["tuned_on"] == "dev" and len(thresholds["thresholds"]) == 28
+    assert calibration["temperature"] > 0 and calibration["fitted_on"] == "dev"
+
+
+def test_mlflow_run_and_registered_model_exist(pipeline):
+    import mlflow
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=pipeline["env"]["MLFLOW_TRACKING_URI"])
+    versions = client.search_model_versions("name='emoheal-emotion'")
+    assert len(versions) == 1
+    version = versions[0]
+    assert version.tags["data_hash"] and version.tags["git_commit"]
+    run = client.get_run(version.run_id)
+    assert run.data.params["backbone.name"] == "tiny" and run.data.params["profile"] == "ci"
+    assert "test.macro_f1" in run.data.metrics
+    history = client.get_metric_history(run.info.run_id, "val/macro_f1_tuned")
+    assert len(history) == pipeline["params"]["train"]["max_epochs"]  # one point per epoch
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "evaluation")}
+    assert "evaluation/emotion.json" in artifacts and "evaluation/pr_per_label.png" in artifacts
+    mlflow.set_tracking_uri(pipeline["env"]["MLFLOW_TRACKING_URI"])
+    model = mlflow.pyfunc.load_model(f"models:/emoheal-emotion/{version.version}")
+    import pandas as pd
+
+    out = model.predict(pd.DataFrame({"text": ["what a lovely surprise", "ugh"]}))
+    assert len(out) == 2 and "neutral" in out.columns
+
+
+def test_detect_json_one_object_per_text_in_order(pipeline):
+    model = pipeline["params"]["paths"]["model"]
+    long_text = "so tired " * 200
+    result = subprocess.run(
+        [PYTHON, "-m", "emoheal.cli", "detect", "--json", "--model", model, "first text", long_text, "third"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    objects = json.loads(result.stdout)
+    assert len(objects) == 3
+    for obj in objects:
+        assert len(obj["probabilities"]) == 28
+        assert set(obj["labels"]) <= set(obj["probabilities"])
+        assert obj["model_version"].startswith("emotion-tiny-")
+    assert [o["truncated"] for o in objects] == [False, True, False]
+
+
+def test_detect_reads_a_file_and_rejects_whitespace(pipeline, tmp_path):
+    model = pipeline["params"]["paths"]["model"]
+    texts = tmp_path / "texts.txt"
+    texts.write_text("one\n\ntwo\n")
+    ok = subprocess.run([PYTHON, "-m", "emoheal.cli", "detect", "--json", "--model", model, "--file", str(texts)],
+                        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert ok.returncode == 0 and len(json.loads(ok.stdout)) == 2
+    bad = subprocess.run([PYTHON, "-m", "emoheal.cli", "detect", "--model", model, "   "],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "empty or only whitespace" in bad.stderr
+
+
+def test_predictor_labels_follow_thresholds(pipeline):
+    from emoheal.emotion.predictor import EmotionPredictor
+
+    predictor = EmotionPredictor(pipeline["params"]["paths"]["model"])
+    assert predictor.calibrated
+    (pred,) = predictor.predict(["I am so grateful for your help"])
+    for label in predictor.labels:
+        threshold = predictor.thresholds[predictor.labels.index(label)]
+        assert (label in pred.labels) == (pred.probabilities[label] >= threshold - 1e-6)

@@ -1,0 +1,77 @@
+"""Training behaviour: resume after a kill, DDP on two CPU processes, offline failure."""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from pathlib import Path
+
+import lightning as L
+import pytest
+from safetensors.torch import load_file
+
+from emoheal.emotion.train import train_emotion_model
+from tests.helpers import compose, run_stage, write_params
+
+
+class _Killed(RuntimeError):
+    pass
+
+
+class KillAtStep(L.Callback):
+    """Stands in for a kill: the process dies mid-epoch, after a periodic checkpoint."""
+
+    def __init__(self, step: int):
+        self.step = step
+
+    def on_train_batch_end(self, trainer, *args):
+        if trainer.global_step == self.step:
+            raise _Killed(f"killed at step {self.step}")
+
+
+def _variant(params: dict, tmp: Path, name: str) -> dict:
+    p = copy.deepcopy(params)
+    p["paths"]["model"] = str(tmp / name / "emotion")
+    p["paths"]["checkpoints"] = str(tmp / name / "checkpoints")
+    p["train"]["max_epochs"] = 1
+    p["train"]["checkpoint_every_n_steps"] = 10
+    return p
+
+
+def test_killed_run_resumes_and_ends_exactly_like_an_uninterrupted_one(prepared_ci, tmp_path):
+    straight = train_emotion_model(_variant(prepared_ci, tmp_path, "straight"), track=False)
+    interrupted = _variant(prepared_ci, tmp_path, "interrupted")
+    with pytest.raises(_Killed):
+        train_emotion_model(interrupted, extra_callbacks=[KillAtStep(25)], track=False)
+    assert list(Path(interrupted["paths"]["checkpoints"]).rglob("last.ckpt"))
+    resumed = train_emotion_model(interrupted, track=False)
+    assert resumed.resumed_from and resumed.resumed_from.endswith("last.ckpt")
+    assert resumed.global_step == straight.global_step
+    head_a = load_file(str(straight.model_dir / "head.safetensors"))
+    head_b = load_file(str(resumed.model_dir / "head.safetensors"))
+    assert (head_a["weight"] - head_b["weight"]).abs().max().item() == 0.0
+    assert resumed.meta["version"] == straight.meta["version"]
+
+
+def test_ddp_trains_on_two_cpu_processes(prepared_ci, tmp_path):
+    single = _variant(prepared_ci, tmp_path, "single")
+    ddp = _variant(prepared_ci, tmp_path, "ddp")
+    ddp["trainer"] = compose("trainer=ddp")["trainer"]
+    ddp["tracking"]["enabled"] = False
+    result = run_stage("train", write_params(ddp, tmp_path / "ddp.yaml"))
+    assert "GLOBAL_RANK: 1, MEMBER: 2/2" in result.stderr + result.stdout
+    meta = json.loads((Path(ddp["paths"]["model"]) / "model" / "emotion_model.json").read_text())
+    single_steps = -(-1200 // single["train"]["batch_size"])
+    # each of the two ranks takes half of the batches, so the run takes half the steps
+    assert meta["global_step"] == single_steps // 2
+
+
+def test_paper_profile_offline_fails_fast_with_the_download_message(prepared_ci, tmp_path):
+    params = compose("profile=paper", f"backbone.path={tmp_path / 'xlm-roberta-base'}",
+                     *(f"paths.{k}={v}" for k, v in prepared_ci["paths"].items() if k != "raw"))
+    started = time.time()
+    result = run_stage("train", write_params(params, tmp_path / "paper.yaml"), check=False)
+    assert result.returncode == 2
+    assert "FacebookAI/xlm-roberta-base" in result.stderr and "Traceback" not in result.stderr
+    assert time.time() - started < 60  # fails before reading data or building anything
