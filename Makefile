@@ -20,6 +20,7 @@ help:
 	@echo "make test-all   setup, then every test, slow ones included"
 	@echo "make lint       ruff"
 	@echo "make mlflow-ui  the MLflow UI over the local store (http://127.0.0.1:5000)"
+	@echo "make bench     inference benchmark against the TF-IDF baseline"
 	@echo "make lock       re-resolve requirements/base.in into requirements/lock.txt"
 
 setup: apt venv
@@ -72,6 +73,9 @@ lock:
 	.lockenv/bin/pip install -q -r requirements/base.in
 	.lockenv/bin/pip freeze --exclude-editable | grep -v "^emoheal" > requirements/lock.txt
 	rm -rf .lockenv
+
+bench: setup
+	$(BIN)/python benchmarks/emotion_inference.py
 
 clean:
 	rm -rf .cache models/checkpoints

@@ -3,7 +3,6 @@
 import sys
 
 from _common import stage_params
-
 from emoheal.emotion.backbone import BackboneUnavailableError
 from emoheal.emotion.train import train_emotion_model
 

@@ -47,7 +47,8 @@ def run_stage(stage: str, params_file: Path, env: dict | None = None, check: boo
         cwd=ROOT, capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=timeout,
     )
     if check and result.returncode != 0:
-        raise AssertionError(f"stage {stage} failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}")
+        output = f"{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
+        raise AssertionError(f"stage {stage} failed ({result.returncode}):\n{output}")
     return result
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import lightning as L
 import torch
 import yaml
-from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
+from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import MLFlowLogger
 
 from emoheal.data.prepared import read_manifest, read_prepared
@@ -115,6 +115,10 @@ def train_emotion_model(
     )
     best = ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor=MONITOR, mode="max", save_top_k=1, save_last=True)
     callbacks: list[Callback] = [periodic, best, *extra_callbacks]
+    if train_cfg["progress_bar"]:
+        # tqdm rather than Lightning's default rich bar, which prints nothing
+        # when output goes to a log file (as under `make run > log`)
+        callbacks.append(TQDMProgressBar(refresh_rate=10))
     if train_cfg.get("early_stopping_patience"):
         callbacks.append(EarlyStopping(monitor=MONITOR, mode="max", patience=train_cfg["early_stopping_patience"],
                                        check_on_train_epoch_end=False))

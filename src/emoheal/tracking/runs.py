@@ -25,12 +25,10 @@ def tracking_uri() -> str:
 
 def artifact_location(uri: str) -> str | None:
     """Beside a sqlite database; for a server or other store, the store decides."""
-    if uri.startswith("sqlite:///"):
-        db = Path(uri.removeprefix("sqlite:///"))
-        return (db.parent / "artifacts").resolve().as_uri()
-    if uri.startswith("file:") or "://" not in uri:
+    if not uri.startswith("sqlite:///"):
         return None
-    return None
+    db = Path(uri.removeprefix("sqlite:///"))
+    return (db.parent / "artifacts").resolve().as_uri()
 
 
 def ensure_experiment(name: str) -> str:
