@@ -6,21 +6,19 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import precision_recall_curve
 
 
 def micro_pr_curve(probs: np.ndarray, y: np.ndarray, points: int) -> pd.DataFrame:
-    rows = []
-    for t in np.linspace(0.0, 1.0, points):
-        pred = probs >= t
-        tp = float((pred & (y == 1)).sum())
-        fp = float((pred & (y == 0)).sum())
-        fn = float((~pred & (y == 1)).sum())
-        rows.append({
-            "threshold": round(float(t), 4),
-            "precision": tp / (tp + fp) if tp + fp else 1.0,
-            "recall": tp / (tp + fn) if tp + fn else 0.0,
-        })
-    return pd.DataFrame(rows)
+    """Precision–recall over every (text, label) pair, at the scores' own thresholds,
+    thinned to about `points` rows for `dvc plots`."""
+    precision, recall, thresholds = precision_recall_curve(y.ravel(), probs.ravel())
+    keep = np.unique(np.linspace(0, len(thresholds) - 1, num=min(points, len(thresholds))).round().astype(int))
+    return pd.DataFrame({
+        "threshold": np.round(thresholds[keep], 4),
+        "precision": np.round(precision[keep], 4),
+        "recall": np.round(recall[keep], 4),
+    })
 
 
 def write_plots(
@@ -39,11 +37,11 @@ def write_plots(
     table.to_csv(written[0], index=False)
     micro_pr_curve(probs, y, points).to_csv(written[1], index=False)
     micro_pr_curve(baseline_probs, y, points).to_csv(written[2], index=False)
-    _per_label_figure(probs, baseline_probs, y, names, points, written[3])
+    _per_label_figure(probs, baseline_probs, y, names, written[3])
     return written
 
 
-def _per_label_figure(probs, baseline_probs, y, names, points, path: Path) -> None:
+def _per_label_figure(probs, baseline_probs, y, names, path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -52,8 +50,9 @@ def _per_label_figure(probs, baseline_probs, y, names, points, path: Path) -> No
     fig, axes = plt.subplots(4, 7, figsize=(21, 12), sharex=True, sharey=True)
     for j, (ax, name) in enumerate(zip(axes.ravel(), names)):
         for p, style, label in ((probs, "-", "model"), (baseline_probs, "--", "tf-idf")):
-            curve = micro_pr_curve(p[:, [j]], y[:, [j]], points)
-            ax.plot(curve["recall"], curve["precision"], style, label=label)
+            if y[:, j].any():
+                precision, recall, _ = precision_recall_curve(y[:, j], p[:, j])
+                ax.plot(recall, precision, style, label=label, drawstyle="steps-post")
         ax.set_title(f"{name} (n={int(y[:, j].sum())})", fontsize=9)
         ax.set_xlim(0, 1)
         ax.set_ylim(0, 1.02)
