@@ -111,9 +111,11 @@ def train_emotion_model(
     ckpt_dir = run_dir / "checkpoints"
     periodic = ModelCheckpoint(
         dirpath=ckpt_dir, filename="periodic", every_n_train_steps=train_cfg["checkpoint_every_n_steps"],
-        save_top_k=0, save_last=True,
+        save_top_k=0, save_last=True, enable_version_counter=False,
     )
-    best = ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor=MONITOR, mode="max", save_top_k=1, save_last=True)
+    # Only the periodic callback writes last.ckpt (the resume point): two callbacks
+    # saving "last" would make Lightning write last-v1.ckpt beside it.
+    best = ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor=MONITOR, mode="max", save_top_k=1)
     callbacks: list[Callback] = [periodic, best, *extra_callbacks]
     if train_cfg["progress_bar"]:
         # tqdm rather than Lightning's default rich bar, which prints nothing
@@ -159,7 +161,7 @@ def train_emotion_model(
         return TrainResult(Path(paths["model"]), {}, None, resumed_from, trainer.global_step)
 
     if best.best_model_path and Path(best.best_model_path).is_file():
-        state = torch.load(best.best_model_path, map_location="cpu", weights_only=False)["state_dict"]
+        state = torch.load(best.best_model_path, map_location="cpu", weights_only=True)["state_dict"]
         module.load_state_dict(state)
     meta = {
         "labels": label_names,
