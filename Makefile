@@ -48,7 +48,7 @@ params: setup
 
 run: params
 	@start=$$(date +%s); \
-	dvc repro && dvc metrics show && \
+	dvc repro && emoheal metrics && \
 	echo "pipeline wall time: $$(( $$(date +%s) - start )) s" && \
 	emoheal detect "I can't fall asleep, I keep worrying about tomorrow's exam." "Thank you so much, this made my day!"
 

@@ -74,6 +74,26 @@ def cmd_params(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_metrics(args: argparse.Namespace) -> int:
+    """The headline figures of an evaluation, readable in a terminal."""
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"emoheal: error: {path} not found: run the pipeline first (make run)", file=sys.stderr)
+        return 1
+    m = json.loads(path.read_text(encoding="utf-8"))
+    t = m["test"]
+    print(f"model {m['model_version']} ({m['profile']} profile), thresholds {m['thresholds']}")
+    print(f"  test ({t['rows']} texts): macro-F1 {t['macro_f1']:.4f}  micro-F1 {t['micro_f1']:.4f}  "
+          f"weighted-F1 {t['weighted_f1']:.4f}")
+    print(f"  Ekman groups macro-F1 {t['ekman']['macro_f1']:.4f}  sentiment macro-F1 {t['sentiment']['macro_f1']:.4f}")
+    print(f"  calibration error (ECE) {t['ece_uncalibrated']:.4f} -> {t['ece_calibrated']:.4f} with temperature")
+    for name, base in m.get("baselines", {}).items():
+        print(f"  baseline {name}: macro-F1 {base['test']['macro_f1']:.4f}  micro-F1 {base['test']['micro_f1']:.4f}")
+    worst = sorted(m["per_label"].items(), key=lambda kv: kv[1]["f1"])[:3]
+    print("  weakest labels: " + ", ".join(f"{k} {v['f1']:.2f} (n={v['support']})" for k, v in worst))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="emoheal", description=__doc__)
     parser.add_argument("--version", action="version", version=f"emoheal {__version__}")
@@ -85,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     detect.add_argument("--model", default=os.environ.get("EMOHEAL_EMOTION_MODEL", "models/emotion"),
                         help="trained model folder (default: models/emotion)")
     detect.set_defaults(func=cmd_detect)
+    metrics = sub.add_parser("metrics", help="print the headline figures of the last evaluation")
+    metrics.add_argument("--file", default="metrics/emotion.json")
+    metrics.set_defaults(func=cmd_metrics)
     params = sub.add_parser("params", help="compose conf/ into a params file (as DVC does)")
     params.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. profile=ci backbone=tiny")
     params.add_argument("-o", "--output", default="params.yaml", help="file to write ('-' for stdout)")

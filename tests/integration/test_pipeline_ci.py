@@ -117,3 +117,13 @@ def test_predictor_labels_follow_thresholds(pipeline):
     for label in predictor.labels:
         threshold = predictor.thresholds[predictor.labels.index(label)]
         assert (label in pred.labels) == (pred.probabilities[label] >= threshold - 1e-6)
+
+
+def test_metrics_command_prints_the_headline(pipeline):
+    from pathlib import Path
+
+    path = Path(pipeline["params"]["paths"]["metrics"]) / "emotion.json"
+    result = subprocess.run([PYTHON, "-m", "emoheal.cli", "metrics", "--file", str(path)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "macro-F1" in result.stdout and "baseline tfidf_logreg" in result.stdout
