@@ -37,8 +37,9 @@ venv: $(VENV)/.installed
 
 $(VENV)/.installed: requirements/lock.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements/lock.txt 2>&1 | grep -v "^WARNING: Location" || true
-	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -e . 2>&1 | grep -v "^WARNING: Location" || true
+	@# pip's exit status is kept; only the noise about this machine's extra index folders is filtered
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements/lock.txt 2> >(grep -v "^WARNING: Location" >&2)
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -e . 2> >(grep -v "^WARNING: Location" >&2)
 	@$(BIN)/python -c "import emoheal, torch, lightning, transformers, mlflow, dvc" || { echo "setup failed: the venv does not import"; exit 1; }
 	@touch $@
 
