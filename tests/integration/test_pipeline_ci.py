@@ -66,7 +66,7 @@ def test_mlflow_run_and_registered_model_exist(pipeline):
     assert version.tags["data_hash"] and version.tags["git_commit"]
     run = client.get_run(version.run_id)
     assert run.data.params["backbone.name"] == "tiny" and run.data.params["profile"] == "ci"
-    assert "test.macro_f1" in run.data.metrics
+    assert "test.macro_f1" in run.data.metrics and "per_label.grief.f1" in run.data.metrics
     history = client.get_metric_history(run.info.run_id, "val/macro_f1_tuned")
     assert len(history) == pipeline["params"]["train"]["max_epochs"]  # one point per epoch
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "evaluation")}

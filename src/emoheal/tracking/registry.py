@@ -44,8 +44,8 @@ def log_and_register(
 
     tracking = params["tracking"]
     with start_stage_run(tracking["experiment"], run_id) as run:
-        summary = {k: v for k, v in metrics.items() if k != "per_label"}
-        mlflow.log_metrics(_numeric(summary, ""))
+        # every number, per-label precision/recall/F1 included, so runs compare in the UI
+        mlflow.log_metrics(_numeric(metrics, ""))
         for path in artifacts:
             mlflow.log_artifact(str(path), "evaluation")
         mlflow.set_tags(tags)
