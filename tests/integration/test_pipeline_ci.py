@@ -127,3 +127,20 @@ def test_metrics_command_prints_the_headline(pipeline):
                             cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "macro-F1" in result.stdout and "baseline tfidf_logreg" in result.stdout
+
+
+def test_thresholds_tuned_for_another_model_are_refused(pipeline, tmp_path):
+    import shutil
+    from pathlib import Path
+
+    from emoheal.emotion.artifacts import ModelFolderError
+    from emoheal.emotion.predictor import EmotionPredictor
+
+    copy = tmp_path / "emotion"
+    shutil.copytree(Path(pipeline["params"]["paths"]["model"]), copy)
+    assert EmotionPredictor(copy / "model").calibrated  # the model/ folder itself works too
+    stale = json.loads((copy / "thresholds.json").read_text())
+    stale["model_version"] = "emotion-tiny-000000000000"
+    (copy / "thresholds.json").write_text(json.dumps(stale))
+    with pytest.raises(ModelFolderError, match="rerun the thresholds stage"):
+        EmotionPredictor(copy)

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from emoheal.emotion.artifacts import load_model_folder
+from emoheal.emotion.artifacts import META_FILE, ModelFolderError, load_model_folder
 from emoheal.emotion.calibration import apply_temperature
 from emoheal.utils.io import read_json
 
@@ -62,19 +62,35 @@ class EmotionPredictor:
 
     def __init__(self, model_root: str | Path, device: str = "cpu", batch_size: int = 64):
         root = Path(model_root)
-        model_dir = root / "model" if (root / "model").is_dir() else root
+        if (root / META_FILE).is_file():  # given the model/ folder itself
+            model_dir, root = root, root.parent
+        else:
+            model_dir = root / "model"
         self.classifier, self.tokenizer, self.meta = load_model_folder(model_dir, device)
         self.device = device
         self.batch_size = batch_size
         self.labels: list[str] = self.meta["labels"]
         self.max_length: int = self.meta["max_length"]
-        thr_path, cal_path = root / "thresholds.json", root / "calibration.json"
+        thresholds = self._read_tuned(root / "thresholds.json")
+        calibration = self._read_tuned(root / "calibration.json")
         self.thresholds = (
-            np.array([read_json(thr_path)["thresholds"][name] for name in self.labels])
-            if thr_path.is_file() else np.full(len(self.labels), 0.5)
+            np.array([thresholds["thresholds"][name] for name in self.labels])
+            if thresholds else np.full(len(self.labels), 0.5)
         )
-        self.temperature = float(read_json(cal_path)["temperature"]) if cal_path.is_file() else 1.0
-        self.calibrated = cal_path.is_file() and thr_path.is_file()
+        self.temperature = float(calibration["temperature"]) if calibration else 1.0
+        self.calibrated = bool(thresholds and calibration)
+
+    def _read_tuned(self, path: Path) -> dict | None:
+        """thresholds.json / calibration.json, refused if tuned for another model."""
+        if not path.is_file():
+            return None
+        tuned = read_json(path)
+        if tuned.get("model_version") != self.meta["version"]:
+            raise ModelFolderError(
+                f"{path} was tuned for {tuned.get('model_version')}, but the model is {self.meta['version']}: "
+                "rerun the thresholds stage (`dvc repro thresholds`)"
+            )
+        return tuned
 
     @property
     def version(self) -> str:
