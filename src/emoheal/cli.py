@@ -35,10 +35,11 @@ def _read_texts(args: argparse.Namespace) -> list[str]:
 
 def cmd_detect(args: argparse.Namespace) -> int:
     from emoheal.emotion.artifacts import ModelFolderError
-    from emoheal.emotion.predictor import EmotionPredictor, InvalidTextError
+    from emoheal.emotion.predictor import EmotionPredictor, InvalidTextError, validate_texts
 
     texts = _read_texts(args)
     try:
+        validate_texts(texts)  # before loading the model: bad input fails at once
         predictor = EmotionPredictor(args.model)
         predictions = predictor.predict(texts)
     except InvalidTextError as exc:
@@ -61,9 +62,15 @@ def cmd_detect(args: argparse.Namespace) -> int:
 
 
 def cmd_params(args: argparse.Namespace) -> int:
+    from hydra.errors import HydraException
+
     from emoheal.config import compose_params, write_params
 
-    params = compose_params(args.overrides, args.config_dir)
+    try:
+        params = compose_params(args.overrides, args.config_dir)
+    except (HydraException, FileNotFoundError) as exc:
+        print(f"emoheal: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     if args.output == "-":
         import yaml
 

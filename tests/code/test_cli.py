@@ -47,3 +47,14 @@ def test_predictor_refuses_absurdly_long_text():
     with pytest.raises(InvalidTextError, match="limit"):
         validate_texts(["x" * (MAX_TEXT_CHARS + 1)])
     assert json.dumps(validate_texts(["fine"]))
+
+
+def test_bad_override_is_a_clear_error():
+    result = emoheal("params", "no_such_group=x", "-o", "-")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "no_such_group" in result.stderr
+
+
+def test_huge_text_fails_before_any_model_is_needed(tmp_path):
+    result = emoheal("detect", "x" * 20_001, "--model", str(tmp_path))
+    assert result.returncode == 2 and "limit is 20000" in result.stderr
