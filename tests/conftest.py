@@ -14,3 +14,19 @@ def prepared_ci(tmp_path_factory) -> dict:
     params = workspace_params(tmp)
     run_stage("prepare", write_params(params, tmp / "params.yaml"))
     return params
+
+
+@pytest.fixture(scope="session")
+def kg_graph() -> dict:
+    """The knowledge graph compiled in memory from the curated rules in data/kg."""
+    from emoheal.kg.compile import compile_graph
+    from tests.helpers import ROOT, compose
+
+    return compile_graph(ROOT / "data" / "kg", ROOT / "data" / "raw" / "goemotions", compose()["kg"]["planner"])
+
+
+@pytest.fixture(scope="session")
+def planner(kg_graph):
+    from emoheal.kg.planner import Planner
+
+    return Planner(kg_graph)

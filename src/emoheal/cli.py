@@ -101,6 +101,106 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_emotions(value: str) -> object:
+    """--emotions takes JSON, @FILE with JSON, or '-' for JSON on stdin."""
+    if value == "-":
+        text = sys.stdin.read()
+    elif value.startswith("@"):
+        path = Path(value[1:])
+        if not path.is_file():
+            raise ValueError(f"file not found: {path}")
+        text = path.read_text(encoding="utf-8")
+    else:
+        text = value
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--emotions is not valid JSON ({exc.msg} at character {exc.pos}); "
+                         """expected e.g. '{"fear": 0.8, "nervousness": 0.4}'""") from None
+
+
+def cmd_kg_plan(args: argparse.Namespace) -> int:
+    from emoheal.kg import GraphFileError, PlanInputError, load_planner
+
+    try:
+        emotions = _read_emotions(args.emotions)
+        planner = load_planner(args.graph)
+        plan = planner.plan(emotions, args.goal, args.minutes)
+    except (ValueError, PlanInputError) as exc:
+        print(f"emoheal: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except GraphFileError as exc:
+        print(f"emoheal: error: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(plan.to_dict(), ensure_ascii=False, indent=2))
+        return 0
+    print(f"{plan.goal} session, {plan.minutes:g} min ({plan.graph_version})")
+    for st in plan.stages:
+        t = st.targets
+        print(f"  {st.name:<6} {st.start_minute:5.1f}-{st.end_minute:5.1f} min  valence {st.valence:+.2f} "
+              f"arousal {st.arousal:+.2f}  {t['tempo_bpm']:.0f} BPM, major {t['mode_major']:.2f}, "
+              f"{t['loudness_lufs']:.0f} LUFS ({t['dynamics']}), {t['density_onsets_per_s']:.1f} onsets/s")
+        print(f"         \"{st.prompt}\"")
+        print(f"         {st.explanation['summary']}")
+        for rule in st.explanation["rules"]:
+            if rule["rule"] != "target":
+                print(f"         rule {rule['rule']}: {rule['detail']}")
+    return 0
+
+
+def cmd_kg_show(args: argparse.Namespace) -> int:
+    from emoheal.kg.graph import GraphFileError, read_graph, summarise
+
+    try:
+        graph = read_graph(args.graph)
+    except GraphFileError as exc:
+        print(f"emoheal: error: {exc}", file=sys.stderr)
+        return 1
+    summary = summarise(graph)
+    goals = [n for n in graph["nodes"] if n["type"] == "goal"]
+    stages = sorted((n for n in graph["nodes"] if n["type"] == "stage"), key=lambda n: n["order"])
+    if args.json:
+        print(json.dumps({"version": summary.version, "hash": graph["hash"], "nodes": summary.nodes,
+                          "edges": summary.edges, "goals": [g["label"] for g in goals],
+                          "stages": [{k: s[k] for k in ("label", "share", "progress", "curve")} for s in stages],
+                          "planner": graph["planner"], "inputs": graph["inputs"]}, indent=2))
+        return 0
+    print(f"knowledge graph {summary.version}")
+    print("  nodes: " + ", ".join(f"{k} {v}" for k, v in summary.nodes.items()))
+    print("  edges: " + ", ".join(f"{k} {v}" for k, v in summary.edges.items()))
+    families: dict[str, list[str]] = {}
+    for n in graph["nodes"]:
+        if n["type"] == "emotion":
+            families.setdefault(n["family"], []).append(n["label"])
+    print("  emotions by family: " + "; ".join(f"{k} {len(v)}" for k, v in families.items()))
+    print("  stages: " + ", ".join(f"{s['label']} {s['share']:.0%} (progress {s['progress']:g}, {s['curve']})"
+                                   for s in stages))
+    for g in goals:
+        sets = {e["to"].removeprefix("param:"): e for e in graph["edges"]
+                if e["from"] == g["id"] and e["kind"] == "sets"}
+        tempo = sets["tempo_bpm"]
+        print(f"  goal {g['label']}: valence {g['valence']:+.2f} arousal {g['arousal']:+.2f}, "
+              f"{tempo['low']:g}-{tempo['high']:g} BPM, tempo step <= {g['max_tempo_step_bpm']:g} BPM, "
+              f"ceiling {g['loudness_ceiling_lufs']:g} LUFS, arousal {g['arousal_direction']}")
+    print(f"  planner: {json.dumps(graph['planner'])}")
+    return 0
+
+
+def cmd_kg_validate(args: argparse.Namespace) -> int:
+    from emoheal.kg.compile import load_validated_rules
+    from emoheal.kg.rules import KGValidationError
+
+    try:
+        rules = load_validated_rules(args.rules, args.raw)
+    except KGValidationError as exc:
+        print(f"emoheal: {exc}", file=sys.stderr)
+        return 1
+    counts = ", ".join(f"{len(rows)} {name}" for name, rows in rules.tables.items())
+    print(f"{args.rules}: valid ({counts})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="emoheal", description=__doc__)
     parser.add_argument("--version", action="version", version=f"emoheal {__version__}")
@@ -120,6 +220,27 @@ def build_parser() -> argparse.ArgumentParser:
     params.add_argument("-o", "--output", default="params.yaml", help="file to write ('-' for stdout)")
     params.add_argument("--config-dir", default="conf")
     params.set_defaults(func=cmd_params)
+
+    kg = sub.add_parser("kg", help="the music-therapy knowledge graph: plan a session, show, validate")
+    kg_sub = kg.add_subparsers(dest="kg_command", required=True)
+    graph_default = os.environ.get("EMOHEAL_KG", "models/kg/graph.json")
+    kg_plan = kg_sub.add_parser("plan", help="plan three iso-principle stages from emotion probabilities")
+    kg_plan.add_argument("--emotions", required=True,
+                         help="""JSON mapping of GoEmotions labels to probabilities, e.g. '{"fear": 0.8}'; """
+                              "@FILE reads it from a file, '-' from stdin")
+    kg_plan.add_argument("--goal", help="sleep (default), calm or uplift")
+    kg_plan.add_argument("--minutes", type=float, help="session length (default 20)")
+    kg_plan.add_argument("--graph", default=graph_default, help="compiled graph (default: models/kg/graph.json)")
+    kg_plan.add_argument("--json", action="store_true", help="print the plan as JSON")
+    kg_plan.set_defaults(func=cmd_kg_plan)
+    kg_show = kg_sub.add_parser("show", help="summarise the compiled graph")
+    kg_show.add_argument("--graph", default=graph_default)
+    kg_show.add_argument("--json", action="store_true")
+    kg_show.set_defaults(func=cmd_kg_show)
+    kg_validate = kg_sub.add_parser("validate", help="check the curated CSV rules without compiling")
+    kg_validate.add_argument("--rules", default="data/kg")
+    kg_validate.add_argument("--raw", default="data/raw/goemotions", help="GoEmotions folder (label names)")
+    kg_validate.set_defaults(func=cmd_kg_validate)
     return parser
 
 

@@ -34,6 +34,7 @@ def write_json(path: str | Path, obj: Any) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(obj, handle, indent=2, sort_keys=False, ensure_ascii=False)
             handle.write("\n")
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; results are meant to be read by others (serving, CI)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
