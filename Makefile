@@ -20,7 +20,7 @@ help:
 	@echo "make test-all   setup, then every test, slow ones included"
 	@echo "make lint       ruff"
 	@echo "make mlflow-ui  the MLflow UI over the local store (http://127.0.0.1:5000)"
-	@echo "make bench     inference benchmark against the TF-IDF baseline"
+	@echo "make bench      benchmarks: KG compile/plan latency, emotion inference vs TF-IDF"
 	@echo "make lock       re-resolve requirements/base.in into requirements/lock.txt"
 
 setup: apt venv
@@ -51,7 +51,8 @@ run: params
 	@start=$$(date +%s); \
 	dvc repro && emoheal metrics && \
 	echo "pipeline wall time: $$(( $$(date +%s) - start )) s" && \
-	emoheal detect "I can't fall asleep, I keep worrying about tomorrow's exam." "Thank you so much, this made my day!"
+	emoheal detect "I can't fall asleep, I keep worrying about tomorrow's exam." "Thank you so much, this made my day!" && \
+	emoheal kg plan --goal sleep --emotions '{"nervousness": 0.7, "fear": 0.4, "neutral": 0.2}'
 
 test: setup
 	$(BIN)/python -m pytest
@@ -60,7 +61,7 @@ test-all: setup
 	$(BIN)/python -m pytest -m "slow or not slow"
 
 lint: setup
-	$(BIN)/ruff check src pipelines tests
+	$(BIN)/ruff check src pipelines tests benchmarks
 
 serve:
 	@echo "The BentoML service arrives with the serving issue; nothing to serve yet." >&2; exit 2
@@ -76,6 +77,7 @@ lock:
 	rm -rf .lockenv
 
 bench: setup
+	$(BIN)/python benchmarks/kg_plan.py
 	$(BIN)/python benchmarks/emotion_inference.py
 
 clean:

@@ -190,3 +190,15 @@ def test_wrong_cell_count_and_non_utf8(rules_copy):
     error = _problems(rules_copy)
     assert any("has 2 cells but the header has 4" in p.message for p in error.problems)
     assert any("is not UTF-8" in p.message for p in error.problems)
+
+
+def test_the_rules_readme_documents_every_column():
+    readme = (RULES / "README.md").read_text()
+    for table in TABLES.values():
+        assert f"`{table.file}`" in readme, table.file
+        for column in table.columns:
+            if column.name in GEMS_FACTORS or table.file in ("sources.csv", "timbres.csv"):
+                continue  # documented as a group ("wonder … sadness") or self-explanatory
+            if column.name in ("label", "goal", "factor", "stage", "description", "purpose", "source"):
+                continue
+            assert f"`{column.name}`" in readme, f"{table.file}: {column.name}"

@@ -169,6 +169,7 @@ class Planner:
         self.settings = PlannerSettings.from_dict(graph.get("planner", {}))
         nodes = {n["id"]: n for n in graph["nodes"]}
         self.labels: tuple[str, ...] = tuple(graph["labels"])
+        self._order = {label: i for i, label in enumerate(self.labels)}
         self._emotion = {lab: nodes[f"emotion:{lab}"] for lab in self.labels}
         evokes: dict[str, dict[str, float]] = {lab: {} for lab in self.labels}
         for e in graph["edges"]:
@@ -245,7 +246,8 @@ class Planner:
 
         # --- match: the blend of the person's emotions
         weights: dict[str, float] = {}
-        for label, p in probs.items():
+        # canonical label order: the same input in any order sums in the same order (bit-identical plans)
+        for label, p in sorted(probs.items(), key=lambda kv: self._order[kv[0]]):
             w = max(p - s.floor, 0.0)
             if label == NEUTRAL:
                 w *= s.neutral_weight
@@ -432,16 +434,16 @@ class Planner:
         emotions = [{"label": lab, "probability": probs.get(lab, 0.0), "share": sh,
                      "valence": self._emotion[lab]["valence"], "arousal": self._emotion[lab]["arousal"],
                      "source": self._emotion[lab]["source"]}
-                    for lab, sh in sorted(shares.items(), key=lambda kv: -kv[1]) if sh >= cut]
+                    for lab, sh in sorted(shares.items(), key=lambda kv: (-kv[1], kv[0])) if sh >= cut]
         edges = []
         for lab, sh in shares.items():
             for f, w in self._evokes[lab].items():
                 if sh * w >= cut:
                     edges.append({"from": f"emotion:{lab}", "to": f"gems:{f}", "kind": "evokes", "weight": w,
                                   "contribution": sh * w, "source": self._emotion[lab]["source"]})
-        edges.sort(key=lambda e: -e["contribution"])
+        edges.sort(key=lambda e: (-e["contribution"], e["from"], e["to"]))
         factors = [{"node": f"gems:{f}", "share": m, "source": self._factor[f].source}
-                   for f, m in sorted(zip(GEMS_FACTORS, mix), key=lambda fm: -fm[1]) if m >= cut]
+                   for f, m in sorted(zip(GEMS_FACTORS, mix), key=lambda fm: (-fm[1], fm[0])) if m >= cut]
         named = ", ".join(f"{e['label']} {e['probability']:.2f}" for e in emotions if e["label"] != NEUTRAL or
                           e["probability"] > 0)
         summary = (f"Meets the current state: {named or 'no strong emotion'}, blended by probability "

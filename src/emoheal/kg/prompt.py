@@ -5,7 +5,7 @@ from __future__ import annotations
 
 # Upper bounds (exclusive) and words, slowest/softest first.
 _TEMPO = ((55, "very slow"), (70, "slow"), (90, "moderate"), (115, "lively"), (135, "fast"))
-_LOUDNESS = ((-31, "very soft"), (-26, "soft"), (-20, "gentle"), (-14, "strong"))
+_LOUDNESS = ((-31, "very soft"), (-26, "soft"), (-19, "gentle"), (-13, "strong"))
 _DYNAMICS = ((-31, "pp"), (-26, "p"), (-21, "mp"), (-16, "mf"), (-11, "f"))
 _DENSITY = ((1.5, "sparse"), (3.5, "flowing"), (6.0, "busy"))
 _BRIGHTNESS = ((1000, "warm and dark"), (2000, "warm"), (3000, "bright"))
