@@ -32,7 +32,7 @@ def numbers(plan) -> dict[str, float]:
         out[f"{s.name}.valence"], out[f"{s.name}.arousal"] = s.valence, s.arousal
         for p in PARAMETERS:
             out[f"{s.name}.{p}"] = s.targets[p]
-        for f, w in s.gems.items():
+        for f, w in s.gems_mix.items():
             out[f"{s.name}.gems.{f}"] = w
     return out
 
@@ -48,7 +48,7 @@ def assert_valid(plan, planner: Planner, minutes: float) -> None:
         assert math.isclose(before.end_minute, after.start_minute)
     for s in plan.stages:
         assert -1 <= s.valence <= 1 and -1 <= s.arousal <= 1
-        assert math.isclose(sum(s.gems.values()), 1.0, abs_tol=1e-9) and set(s.gems) == set(GEMS_FACTORS)
+        assert math.isclose(sum(s.gems_mix.values()), 1.0, abs_tol=1e-9) and set(s.gems_mix) == set(GEMS_FACTORS)
         t = s.targets
         assert all(math.isfinite(t[p]) for p in PARAMETERS)
         assert 30 <= t["tempo_bpm"] <= 220 and 0 <= t["mode_major"] <= 1 and 0 <= t["consonance"] <= 1
@@ -153,15 +153,15 @@ def test_distinct_emotion_families_give_distinct_match_stages(planner):
         for y in names[i + 1:]:
             a, b = match[x], match[y]
             distance = math.hypot(a.valence - b.valence, a.arousal - b.arousal)
-            gems = sum(abs(a.gems[f] - b.gems[f]) for f in GEMS_FACTORS)
+            gems = sum(abs(a.gems_mix[f] - b.gems_mix[f]) for f in GEMS_FACTORS)
             assert distance >= 0.2 or gems >= 0.3, (x, y, distance, gems)
             assert a.prompt != b.prompt
     assert match["joy"].targets["mode_major"] > 0.7 > max(match[k].targets["mode_major"]
                                                           for k in ("fear", "anger", "sadness"))
     assert match["sadness"].targets["tempo_bpm"] < min(match[k].targets["tempo_bpm"] for k in ("fear", "anger", "joy"))
-    assert match["anger"].gems["power"] > match["fear"].gems["power"]
+    assert match["anger"].gems_mix["power"] > match["fear"].gems_mix["power"]
     assert match["sadness"].valence < 0 < match["joy"].valence and match["fear"].arousal > match["sadness"].arousal
-    top = {k: max(m.gems, key=m.gems.get) for k, m in match.items()}
+    top = {k: max(m.gems_mix, key=m.gems_mix.get) for k, m in match.items()}
     assert top == {"fear": "tension", "anger": "tension", "sadness": "sadness", "joy": "joyful_activation"}
 
 
@@ -208,6 +208,15 @@ def test_explanations_point_at_real_edges_and_rules(planner, kg_graph):
     assert all((e["from"], e["to"], e["kind"]) in edges for e in target["edges"])
     guide = plan.stage("guide").explanation
     assert guide["parameters"]["tempo_bpm"]["value"] == plan.stage("guide").targets["tempo_bpm"]
+    # each match number is the share-weighted sum over the gems -> param edges it lists
+    for param, part in match["parameters"].items():
+        left_out = 1 - sum(c["share"] for c in part["from"])  # factors below the explanation's cut
+        largest = max(abs(e["value"]) for e in kg_graph["edges"] if e["to"] == f"param:{param}")
+        assert math.isclose(part["blend"], sum(c["share"] * c["value"] for c in part["from"]),
+                            abs_tol=left_out * largest + 1e-9), param
+        assert all(tuple(c["edge"].split(" -> ")) + ("sets",) in edges for c in part["from"])
+    loud = match["parameters"]["loudness_lufs"]
+    assert loud["value"] < loud["blend"]  # the ceiling's work shows
 
 
 def test_the_path_is_smooth_and_ends_at_the_stages(planner):
@@ -224,7 +233,8 @@ def test_plan_dict_has_the_documented_shape(planner):
     d = planner.plan({"fear": 0.8, "nervousness": 0.4}, "sleep", 20).to_dict()
     assert [s["name"] for s in d["stages"]] == ["match", "guide", "target"]
     stage = d["stages"][0]
-    assert {"name", "share", "minutes", "valence", "arousal", "gems", "targets", "prompt", "explanation"} <= set(stage)
+    assert {"name", "share", "minutes", "valence", "arousal", "gems_mix", "targets", "prompt",
+            "explanation"} <= set(stage)
     assert {"tempo_bpm", "mode_major", "loudness_lufs", "consonance", "register_midi", "density_onsets_per_s",
             "timbres", "tempo_range_bpm"} <= set(stage["targets"])
     assert d["graph_version"].startswith("kg-") and d["goal"] == "sleep" and d["minutes"] == 20

@@ -83,7 +83,8 @@ def test_kg_plan_prints_the_plan_as_json(compiled):
     tempos = [s["targets"]["tempo_bpm"] for s in plan["stages"]]
     assert tempos == sorted(tempos, reverse=True)
     for stage in plan["stages"]:
-        assert {"share", "minutes", "valence", "arousal", "gems", "targets", "prompt", "explanation"} <= set(stage)
+        assert {"share", "minutes", "valence", "arousal", "gems_mix", "targets", "prompt",
+                "explanation"} <= set(stage)
         assert {"tempo_bpm", "mode_major", "loudness_lufs", "consonance", "register_midi",
                 "density_onsets_per_s", "timbres"} <= set(stage["targets"])
     assert plan["graph_version"] == f"kg-{json.loads(compiled['graph'].read_text())['hash'][:12]}"
@@ -132,3 +133,18 @@ def test_kg_show_summarises(compiled):
     assert "emotion 28" in result.stdout and "goal sleep" in result.stdout and "guide 50%" in result.stdout
     as_json = json.loads(emoheal("kg", "show", "--json", "--graph", str(compiled["graph"])).stdout)
     assert as_json["nodes"]["gems"] == 9 and as_json["goals"] == ["sleep", "calm", "uplift"]
+
+
+def test_the_html_page_script_parses(compiled, tmp_path):
+    """The page's script is valid JavaScript (a real browser drives the web pages in the serving tests)."""
+    import re
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    page = (compiled["tmp"] / "plots" / "graph.html").read_text()
+    scripts = re.findall(r"<script>(.*?)</script>", page, re.S)
+    assert scripts
+    (tmp_path / "page.js").write_text(scripts[-1])
+    result = subprocess.run([node, "--check", str(tmp_path / "page.js")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

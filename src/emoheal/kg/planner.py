@@ -78,7 +78,7 @@ class Stage:
     end_minute: float
     valence: float
     arousal: float
-    gems: dict[str, float]
+    gems_mix: dict[str, float]
     targets: dict[str, Any]
     prompt: str
     explanation: dict[str, Any]
@@ -87,7 +87,7 @@ class Stage:
         return {"name": self.name, "order": self.order, "share": self.share, "minutes": round(self.minutes, 4),
                 "start_minute": round(self.start_minute, 4), "end_minute": round(self.end_minute, 4),
                 "valence": round(self.valence, 4), "arousal": round(self.arousal, 4),
-                "gems": _rounded(self.gems), "targets": _rounded(self.targets), "prompt": self.prompt,
+                "gems_mix": _rounded(self.gems_mix), "targets": _rounded(self.targets), "prompt": self.prompt,
                 "explanation": _rounded(self.explanation)}
 
 
@@ -274,6 +274,7 @@ class Planner:
                 highs[i] += m * prof.highs[i]
             for tag, w in prof.timbres.items():
                 timbre_score[tag] = timbre_score.get(tag, 0.0) + m * w
+        blend = list(values)  # before the goal's constraints, for the explanation
         match_rules = self._constrain_match(g, values, lows, highs)
         if g["arousal_direction"] == "down" and arousal < g["arousal"]:
             match_rules.append(_rule("arousal_direction", f"arousal {arousal:+.2f} is already below the goal's "
@@ -305,7 +306,7 @@ class Planner:
         }
         avoid = [tag for tag, w in gp.timbres.items() if w < 0]
         explanations = {
-            "match": self._explain_match(probs, shares, mix, match_rules),
+            "match": self._explain_match(probs, shares, mix, blend, values, match_rules),
             "guide": self._explain_guide(goal, progress, values, gv, guide_rules),
             "target": self._explain_target(goal, g),
         }
@@ -321,7 +322,7 @@ class Planner:
             stages.append(Stage(
                 name=name, order=self.stages[name]["order"], share=share, minutes=length, start_minute=start,
                 end_minute=start + length, valence=v, arousal=a,
-                gems={f: w for f, w in zip(GEMS_FACTORS, gems)},
+                gems_mix={f: w for f, w in zip(GEMS_FACTORS, gems)},
                 targets=targets, prompt=stage_prompt(targets, top_factor, phrases), explanation=explanations[name],
             ))
             start += length
@@ -428,7 +429,7 @@ class Planner:
                         **{key: a[key] + c * (b[key] - a[key]) for key in keys}})
         return out
 
-    def _explain_match(self, probs, shares, mix, rules) -> dict[str, Any]:
+    def _explain_match(self, probs, shares, mix, blend, values, rules) -> dict[str, Any]:
         s = self.settings
         cut = s.explain_min_share
         emotions = [{"label": lab, "probability": probs.get(lab, 0.0), "share": sh,
@@ -449,9 +450,14 @@ class Planner:
         summary = (f"Meets the current state: {named or 'no strong emotion'}, blended by probability "
                    f"(above {s.floor:g}; neutral at {s.neutral_weight:g} weight) and projected through GEMS "
                    f"({', '.join(f['node'].removeprefix('gems:') for f in factors[:3])}).")
-        return {"summary": summary, "emotions": emotions, "edges": edges,
-                "parameters": {"from": factors, "via": "sets edges gems -> param (value = centre of the range)"},
-                "rules": rules}
+        used = [(f, m, self._factor[f].values) for f, m in zip(GEMS_FACTORS, mix) if m >= cut]
+        parameters = {
+            p: {"value": values[i], "blend": blend[i],
+                "from": [{"edge": f"gems:{f} -> param:{p}", "share": m, "value": vals[i]} for f, m, vals in used]}
+            for i, p in enumerate(PARAMS)
+        }
+        return {"summary": summary, "emotions": emotions, "edges": edges, "gems": factors,
+                "parameters": parameters, "rules": rules}
 
     def _explain_guide(self, goal, progress, match, guide, rules) -> dict[str, Any]:
         row = self.stages["guide"]
@@ -468,7 +474,8 @@ class Planner:
                 "edges": [{"from": f"goal:{goal}", "to": "stage:target", "kind": "defines", "source": g["source"]},
                           *({"from": f"goal:{goal}", "to": f"gems:{f}", "kind": "aims_at", "weight": w}
                             for f, w in g["gems"].items() if w > 0)],
-                "parameters": {"from": [{"node": f"goal:{goal}", "share": 1.0, "source": g["source"]}]},
+                "parameters": {p: {"value": g["profile"].values[_I[p]], "from": [{"edge": f"goal:{goal} -> param:{p}"}]}
+                               for p in PARAMS},
                 "rules": [_rule("target", f"valence {g['valence']:+.2f}, arousal {g['arousal']:+.2f}", g["source"])]}
 
 
