@@ -52,7 +52,8 @@ run: params
 	dvc repro && emoheal metrics && \
 	echo "pipeline wall time: $$(( $$(date +%s) - start )) s" && \
 	emoheal detect "I can't fall asleep, I keep worrying about tomorrow's exam." "Thank you so much, this made my day!" && \
-	emoheal kg plan --goal sleep --emotions '{"nervousness": 0.7, "fear": 0.4, "neutral": 0.2}'
+	emoheal detect --json "I can't fall asleep, I keep worrying about tomorrow's exam." | \
+		emoheal kg plan --goal sleep --emotions -
 
 test: setup
 	$(BIN)/python -m pytest

@@ -113,10 +113,18 @@ def _read_emotions(value: str) -> object:
     else:
         text = value
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"--emotions is not valid JSON ({exc.msg} at character {exc.pos}); "
                          """expected e.g. '{"fear": 0.8, "nervousness": 0.4}'""") from None
+    # `emoheal detect --json TEXT | emoheal kg plan --emotions -`: take the detector's probabilities
+    if isinstance(value, list) and len(value) == 1 and isinstance(value[0], dict) and "probabilities" in value[0]:
+        value = value[0]
+    elif isinstance(value, list) and value and all(isinstance(v, dict) and "probabilities" in v for v in value):
+        raise ValueError(f"--emotions holds {len(value)} detections: plan one text at a time")
+    if isinstance(value, dict) and isinstance(value.get("probabilities"), dict):
+        value = value["probabilities"]
+    return value
 
 
 def cmd_kg_plan(args: argparse.Namespace) -> int:
@@ -226,8 +234,8 @@ def build_parser() -> argparse.ArgumentParser:
     graph_default = os.environ.get("EMOHEAL_KG", "models/kg/graph.json")
     kg_plan = kg_sub.add_parser("plan", help="plan three iso-principle stages from emotion probabilities")
     kg_plan.add_argument("--emotions", required=True,
-                         help="""JSON mapping of GoEmotions labels to probabilities, e.g. '{"fear": 0.8}'; """
-                              "@FILE reads it from a file, '-' from stdin")
+                         help="""JSON mapping of GoEmotions labels to probabilities, e.g. '{"fear": 0.8}', """
+                              "or one result of `emoheal detect --json`; @FILE reads it from a file, '-' from stdin")
     kg_plan.add_argument("--goal", help="sleep (default), calm or uplift")
     kg_plan.add_argument("--minutes", type=float, help="session length (default 20)")
     kg_plan.add_argument("--graph", default=graph_default, help="compiled graph (default: models/kg/graph.json)")

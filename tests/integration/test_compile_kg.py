@@ -99,6 +99,19 @@ def test_kg_plan_reads_a_file_and_stdin_and_prints_text(compiled, tmp_path):
     assert from_stdin.returncode == 0 and "uplift session, 30 min" in from_stdin.stdout
 
 
+def test_kg_plan_takes_the_detectors_json(compiled):
+    detection = [{"labels": ["nervousness"], "probabilities": {"nervousness": 0.7, "fear": 0.3, "joy": 0.01},
+                  "truncated": False, "tokens": 12, "model_version": "emotion-x"}]
+    direct = emoheal("kg", "plan", "--emotions", json.dumps({"nervousness": 0.7, "fear": 0.3, "joy": 0.01}),
+                     "--json", "--graph", str(compiled["graph"]))
+    piped = emoheal("kg", "plan", "--emotions", "-", "--json", "--graph", str(compiled["graph"]),
+                    input_text=json.dumps(detection))
+    assert piped.returncode == 0 and json.loads(piped.stdout) == json.loads(direct.stdout)
+    two = emoheal("kg", "plan", "--emotions", "-", "--graph", str(compiled["graph"]),
+                  input_text=json.dumps(detection * 2))
+    assert two.returncode == 2 and "one text at a time" in two.stderr
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
