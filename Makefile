@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := git ca-certificates
+APT_PACKAGES := git ca-certificates fluidsynth fluid-soundfont-gm ffmpeg
 PROFILE ?= quickstart
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 # Offline by design: nothing may fetch weights or data from a hub at run time.
@@ -40,7 +40,7 @@ $(VENV)/.installed: requirements/lock.txt pyproject.toml
 	@# pip's exit status is kept; only the noise about this machine's extra index folders is filtered
 	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements/lock.txt 2> >(grep -v "^WARNING: Location" >&2)
 	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -e . 2> >(grep -v "^WARNING: Location" >&2)
-	@$(BIN)/python -c "import emoheal, torch, lightning, transformers, mlflow, dvc" || { echo "setup failed: the venv does not import"; exit 1; }
+	@$(BIN)/python -c "import emoheal, torch, torchaudio, lightning, transformers, mlflow, dvc, soundfile, pretty_midi" || { echo "setup failed: the venv does not import"; exit 1; }
 	@touch $@
 
 # params.yaml for the chosen profile (DVC does the same itself on `dvc exp run -S ...`).

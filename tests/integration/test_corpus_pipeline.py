@@ -1,0 +1,143 @@
+"""render_corpus → ingest_media → describe_corpus → corpus_emotion through the real entry
+points: real EMOPIA MIDI rendered with fluidsynth, a generated video with an audio track,
+a corrupt file, a sub-second file; a real MLflow store."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+
+from emoheal.corpus.manifest import COLUMNS, read_manifest
+from tests.helpers import ROOT, compose, run_stage, write_params
+
+pytestmark = pytest.mark.skipif(shutil.which("fluidsynth") is None or shutil.which("ffmpeg") is None,
+                                reason="fluidsynth and ffmpeg come with `make setup`")
+
+
+def _ffmpeg(*args: str) -> None:
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", *args], check=True, timeout=120)
+
+
+def make_media(folder: Path) -> None:
+    folder.mkdir(parents=True)
+    _ffmpeg("-f", "lavfi", "-i", "testsrc=size=320x240:rate=10:duration=6", "-f", "lavfi", "-i",
+            "sine=frequency=330:duration=6", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest",
+            str(folder / "evening walk.mp4"))
+    _ffmpeg("-f", "lavfi", "-i", "sine=frequency=220:duration=7", "-c:a", "libmp3lame", str(folder / "hum.mp3"))
+    _ffmpeg("-f", "lavfi", "-i", "sine=frequency=440:duration=0.6", str(folder / "blip.wav"))
+    (folder / "broken.flac").write_bytes(b"fLaC" + bytes(range(256)) * 8)
+    (folder / "notes.txt").write_text("not media")
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("corpus")
+    make_media(tmp / "media")
+    params = compose("profile=ci", f"paths.corpus={tmp / 'corpus'}", f"paths.metrics={tmp / 'metrics'}",
+                     f"corpus.media_dir={tmp / 'media'}")
+    params_file = write_params(params, tmp / "params.yaml")
+    env = {"MLFLOW_TRACKING_URI": f"sqlite:///{tmp / 'mlflow.db'}"}
+    outputs = {s: run_stage(s, params_file, env) for s in ("render_corpus", "ingest_media", "describe_corpus",
+                                                           "corpus_emotion")}
+    root = tmp / "corpus"
+    return {"tmp": tmp, "root": root, "params": params, "env": env, "outputs": outputs,
+            "manifest": read_manifest(root / "manifest.parquet")}
+
+
+def test_rendered_clips_are_real_normalised_audio(corpus):
+    m = corpus["manifest"]
+    emopia = m[m["source"] == "emopia"]
+    assert len(emopia) == 12 and set(emopia["quadrant"]) == {1, 2, 3, 4}
+    assert set(emopia["split"]) == {"train", "val", "test"}
+    import pyloudnorm
+
+    for row in emopia.itertuples():
+        data, rate = sf.read(row.audio_path)
+        assert rate == 24000 and data.ndim == 1 and abs(len(data) / rate - row.duration_s) < 0.01
+        assert 15 < row.duration_s < 120 and Path(row.midi_path).is_file()
+        loudness = pyloudnorm.Meter(rate).integrated_loudness(data)
+        assert loudness == pytest.approx(-23.0, abs=0.5) or 20 * np.log10(np.abs(data).max()) > -1.2
+    assert list(m.columns) == COLUMNS
+    render = json.loads((corpus["root"] / "emopia" / "render.json").read_text())
+    assert render["clips"] == 12 and render["renderer"].startswith("FluidSynth") and render["realtime_factor"] > 1
+
+
+def test_user_media_join_the_manifest(corpus):
+    m = corpus["manifest"].set_index("title")
+    video, audio = m.loc["evening walk"], m.loc["hum"]
+    assert video["media_type"] == "video" and audio["media_type"] == "audio"
+    assert Path(video["poster_path"]).stat().st_size > 1000 and Path(video["media_path"]).suffix == ".mp4"
+    assert Path(video["media_path"]).is_file() and video["duration_s"] == pytest.approx(6.0, abs=0.1)
+    assert audio["duration_s"] == pytest.approx(7.0, abs=0.1) and audio["poster_path"] is None
+    assert video["split"] == "user" and pd.isna(video["quadrant"]) and video["licence"].startswith("user")
+    assert all(i.startswith("user_") for i in m[m["source"] == "user"]["id"])
+
+
+def test_every_skipped_file_has_a_reason(corpus):
+    report = json.loads((corpus["root"] / "user" / "ingest_report.json").read_text())
+    lines = {Path(f["path"]).name: f for f in report["files"]}
+    assert set(lines) == {"evening walk.mp4", "hum.mp3", "blip.wav", "broken.flac", "notes.txt"}
+    assert lines["blip.wav"]["status"] == "skipped" and "too short" in lines["blip.wav"]["reason"]
+    assert lines["broken.flac"]["status"] == "skipped" and "cannot decode" in lines["broken.flac"]["reason"]
+    assert "unsupported type .txt" in lines["notes.txt"]["reason"]
+    assert report["ingested"] == 2 and report["skipped"] == 3
+
+
+def test_descriptors_for_every_item_and_windows_for_long_ones(corpus):
+    d = pd.read_parquet(corpus["root"] / "descriptors.parquet").set_index("id")
+    m = corpus["manifest"].set_index("id")
+    assert set(d.index) == set(m.index)
+    for col in ("tempo_bpm", "mode_major", "loudness_lufs", "dynamic_range_db", "brightness_hz",
+                "onset_density_per_s", "pitch_centroid_midi"):
+        assert d[col].notna().all(), col
+    assert d["mode_major"].between(0, 1).all() and d["tempo_bpm"].between(30, 240).all()
+    w = pd.read_parquet(corpus["root"] / "windows.parquet")
+    long_ids = m.index[m["duration_s"] >= 10]
+    assert set(w["id"]) == set(long_ids)
+    hum = m.index[m["title"] == "hum"][0]
+    assert d.loc[hum, "pitch_centroid_midi"] < d.loc[m.index[m["source"] == "emopia"]]["pitch_centroid_midi"].max()
+    report = json.loads((corpus["root"] / "describe_report.json").read_text())
+    assert report["score_check"]["items"] == 12 and report["failed"] == []
+
+
+def test_emotion_estimates_for_labelled_and_unlabelled_items(corpus):
+    est = pd.read_parquet(corpus["root"] / "estimates.parquet").set_index("id")
+    assert set(est.index) == set(corpus["manifest"]["id"])
+    assert est["valence"].between(-1, 1).all() and est["arousal"].between(-1, 1).all()
+    assert np.allclose(est[["p_q1", "p_q2", "p_q3", "p_q4"]].sum(axis=1), 1.0)
+    metrics = json.loads((corpus["tmp"] / "metrics" / "corpus.json").read_text())
+    test = metrics["emotion"]["test"]
+    assert test["items"] == (corpus["manifest"]["split"] == "test").sum() > 0
+    assert test["chance"]["quadrant"] == 0.25 and "majority_baseline" in test
+    assert {"onset_density_vs_score_onsets", "pitch_centroid_vs_score"} <= set(
+        metrics["descriptors_vs_score"]["spearman"])
+    import mlflow
+
+    mlflow.set_tracking_uri(corpus["env"]["MLFLOW_TRACKING_URI"])
+    run = mlflow.get_run(metrics["mlflow"]["run_id"])
+    assert "test_arousal_accuracy" in run.data.metrics and run.data.tags["stage"] == "corpus_emotion"
+
+
+def test_rendering_is_deterministic(tmp_path):
+    from emoheal.corpus.emopia import read_emopia
+    from emoheal.corpus.render import RenderSettings, render_one
+
+    clip = read_emopia(ROOT / "data" / "raw" / "emopia", verify=False).iloc[0]
+    a = render_one(clip.id, clip.midi_path, str(tmp_path / "a.flac"), RenderSettings())
+    b = render_one(clip.id, clip.midi_path, str(tmp_path / "b.flac"), RenderSettings())
+    assert (tmp_path / "a.flac").read_bytes() == (tmp_path / "b.flac").read_bytes()
+    assert a.duration_s == b.duration_s
+
+
+def test_a_missing_soundfont_is_a_clear_error(tmp_path):
+    params = compose("profile=ci", f"paths.corpus={tmp_path / 'corpus'}",
+                     f"corpus.render.soundfont={tmp_path / 'none.sf2'}")
+    result = run_stage("render_corpus", write_params(params, tmp_path / "params.yaml"), check=False)
+    assert result.returncode == 1 and "fluid-soundfont-gm" in result.stderr and "Traceback" not in result.stderr
