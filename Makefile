@@ -20,7 +20,7 @@ help:
 	@echo "make test-all   setup, then every test, slow ones included"
 	@echo "make lint       ruff"
 	@echo "make mlflow-ui  the MLflow UI over the local store (http://127.0.0.1:5000)"
-	@echo "make bench      benchmarks: KG compile/plan latency, emotion inference vs TF-IDF"
+	@echo "make bench      benchmarks: KG plan latency, corpus render/describe speed, emotion inference"
 	@echo "make lock       re-resolve requirements/base.in into requirements/lock.txt"
 
 setup: apt venv
@@ -79,6 +79,7 @@ lock:
 
 bench: setup
 	$(BIN)/python benchmarks/kg_plan.py
+	$(BIN)/python benchmarks/corpus_speed.py
 	$(BIN)/python benchmarks/emotion_inference.py
 
 clean:

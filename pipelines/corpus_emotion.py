@@ -15,7 +15,8 @@ if __name__ == "__main__":
     root = params["paths"]["corpus"]
     estimates, metrics = run_corpus_emotion(
         read_manifest(f"{root}/manifest.parquet"), pd.read_parquet(f"{root}/descriptors.parquet"),
-        pd.read_parquet(f"{root}/windows.parquet"), read_json(f"{root}/describe_report.json"),
+        pd.read_parquet(f"{root}/windows.parquet"), pd.read_parquet(f"{root}/scores.parquet"),
+        read_json(f"{root}/describe_report.json"),
         f"{root}/clip_emotion", ClipEmotionSettings(**params["corpus"]["emotion"]), params["seed"],
         params["tracking"])
     write_table(estimates, f"{root}/estimates.parquet")
