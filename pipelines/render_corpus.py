@@ -19,4 +19,4 @@ if __name__ == "__main__":
         print(f"render_corpus: {exc}", file=sys.stderr)
         sys.exit(1)
     write_json(f"{out}/render.json", report)
-    print(f"{report['clips']} clips, {report['audio_hours']} h of audio, {report['realtime_factor']}x real time")
+    print(f"{report['clips']} clips, {report['audio_hours']} h of audio")

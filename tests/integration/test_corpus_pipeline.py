@@ -66,7 +66,7 @@ def test_rendered_clips_are_real_normalised_audio(corpus):
         assert loudness == pytest.approx(-23.0, abs=0.5) or 20 * np.log10(np.abs(data).max()) > -1.2
     assert list(m.columns) == COLUMNS
     render = json.loads((corpus["root"] / "emopia" / "render.json").read_text())
-    assert render["clips"] == 12 and render["renderer"].startswith("FluidSynth") and render["realtime_factor"] > 1
+    assert render["clips"] == 12 and render["renderer"].startswith("FluidSynth") and "seconds" not in render
 
 
 def test_user_media_join_the_manifest(corpus):
