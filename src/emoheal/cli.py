@@ -209,6 +209,36 @@ def cmd_kg_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_clamp3_verify(args: argparse.Namespace) -> int:
+    """Recompute an oracle folder's cases with our CLaMP 3 and compare (atol 1e-5)."""
+    from emoheal.encoder.clamp3.checkpoint import CheckpointError
+    from emoheal.encoder.clamp3.verify import TOLERANCE, FixtureError, check_full_keys, verify_fixture
+
+    folder = Path(args.fixture)
+    try:
+        results = verify_fixture(folder)
+    except (FixtureError, CheckpointError) as exc:
+        print(f"emoheal: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    failed = 0
+    for r in results:
+        status = "ok" if r.ok else "FAIL"
+        plan = "" if r.plan_matches else "  (segment plan differs)"
+        print(f"{status:4}  {r.name:<18} max abs error {r.max_abs_error:.3e} over {r.tensors} tensor(s){plan}")
+        failed += not r.ok
+    keys = Path(args.keys) if args.keys else folder / "keys_full.json"
+    if keys.is_file():
+        problems = check_full_keys(keys)
+        for line in problems[:20]:
+            print(f"FAIL  full-size keys: {line}")
+        if not problems:
+            print(f"ok    full-size model (meta device) has exactly the keys and shapes of {keys.name}")
+        failed += bool(problems)
+    print(f"{len(results) - sum(not r.ok for r in results)}/{len(results)} cases within {TOLERANCE:g}"
+          + ("" if not failed else f"; {failed} check(s) failed"))
+    return 1 if failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="emoheal", description=__doc__)
     parser.add_argument("--version", action="version", version=f"emoheal {__version__}")
@@ -249,6 +279,15 @@ def build_parser() -> argparse.ArgumentParser:
     kg_validate.add_argument("--rules", default="data/kg")
     kg_validate.add_argument("--raw", default="data/raw/goemotions", help="GoEmotions folder (label names)")
     kg_validate.set_defaults(func=cmd_kg_validate)
+
+    clamp3 = sub.add_parser("clamp3", help="the CLaMP 3 encoder: prove fidelity against an oracle")
+    clamp3_sub = clamp3.add_subparsers(dest="clamp3_command", required=True)
+    verify = clamp3_sub.add_parser("verify", help="recompute an oracle folder's cases and compare (atol 1e-5)")
+    verify.add_argument("--fixture", required=True, help="oracle folder: config.json, weights.safetensors, "
+                                                         "cases.safetensors, cases.json (and keys_full.json)")
+    verify.add_argument("--keys", help="keys_full.json to check the full-size model against "
+                                       "(default: the one in the fixture folder)")
+    verify.set_defaults(func=cmd_clamp3_verify)
     return parser
 
 
