@@ -52,3 +52,41 @@ def run_stage(stage: str, params_file: Path, env: dict | None = None, check: boo
     return result
 
 
+# A tiny HuBERT saved the way MERT-v1 is, for the MERT and embedding tests.
+TINY_MERT = {
+    "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64,
+    "conv_dim": [16, 16, 16], "conv_stride": [5, 4, 4], "conv_kernel": [10, 4, 4], "conv_bias": False,
+    "num_conv_pos_embeddings": 16, "num_conv_pos_embedding_groups": 4, "feat_extract_norm": "group",
+    "feat_proj_layer_norm": True, "do_stable_layer_norm": False,
+}
+
+
+def save_mert_like(folder, old_names: bool = True, seed: int = 0):
+    """A MERT-style folder: model_type mert_model, MERT's extra options off, weights with the
+    positional convolution's weight norm under weight_g / weight_v."""
+    import json
+
+    import torch
+    from safetensors.torch import save_file
+    from transformers import HubertConfig, HubertModel
+
+    from emoheal.encoder.mert import SAMPLE_RATE
+
+    torch.manual_seed(seed)
+    model = HubertModel(HubertConfig(**TINY_MERT))
+    state = {k: v.clone().contiguous() for k, v in model.state_dict().items()}
+    # make the positional conv unmistakable (init is near-uniform)
+    for key in list(state):
+        if "pos_conv_embed.conv.parametrizations" in key:
+            state[key] = torch.randn_like(state[key])
+    if old_names:
+        state["encoder.pos_conv_embed.conv.weight_g"] = state.pop(
+            "encoder.pos_conv_embed.conv.parametrizations.weight.original0")
+        state["encoder.pos_conv_embed.conv.weight_v"] = state.pop(
+            "encoder.pos_conv_embed.conv.parametrizations.weight.original1")
+    folder.mkdir(parents=True, exist_ok=True)
+    config = {**TINY_MERT, "model_type": "mert_model", "architectures": ["MERTModel"], "feature_extractor_cqt": False,
+              "deepnorm": False, "attention_relax": -1.0, "conv_pos_batch_norm": False, "sample_rate": SAMPLE_RATE}
+    (folder / "config.json").write_text(json.dumps(config))
+    save_file(state, str(folder / "model.safetensors"))
+    return state
