@@ -80,6 +80,7 @@ lock:
 bench: setup
 	$(BIN)/python benchmarks/kg_plan.py
 	$(BIN)/python benchmarks/corpus_speed.py
+	$(BIN)/python benchmarks/clamp3_speed.py
 	$(BIN)/python benchmarks/emotion_inference.py
 
 clean:
