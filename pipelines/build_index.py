@@ -1,0 +1,20 @@
+"""DVC stage `build_index`: the retrieval index beside the manifest — the item table, a FAISS
+index over descriptor vectors, and CLaMP 3 vectors with their tags when the encoder made them."""
+
+from pathlib import Path
+
+import pandas as pd
+
+from _common import stage_params
+from emoheal.corpus.manifest import read_manifest
+from emoheal.retrieval.index import build_index
+
+if __name__ == "__main__":
+    params = stage_params(__doc__)
+    root = Path(params["paths"]["corpus"])
+    cfg = params["retrieval"]["index"]
+    meta = build_index(read_manifest(root / "manifest.parquet"), pd.read_parquet(root / "descriptors.parquet"),
+                       pd.read_parquet(root / "estimates.parquet"), pd.read_parquet(root / "scores.parquet"),
+                       root / "embeddings", root / "index", cfg["kind"], cfg["exact_below"], cfg["nlist"])
+    print(f"index: {meta['items']} items ({meta['left_out']} left out), backend {meta['backend']}, "
+          f"descriptor index {meta['descriptor_index']}")

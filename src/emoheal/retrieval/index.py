@@ -1,0 +1,144 @@
+"""The retrieval index, built from the corpus by the `build_index` stage and loaded once per
+process: the item table (descriptors in target units, valence/arousal estimates), a FAISS
+index over standardised descriptor vectors (exact for small corpora, an approximate one by
+config for large), and — only when CLaMP 3 vectors exist — a FAISS index over them, kept
+with the tags of those vectors. Without CLaMP 3 the backend is "descriptors"; with it,
+"hybrid". No random or placeholder vectors, ever."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from emoheal.retrieval.items import item_table, register_calibration
+from emoheal.utils.io import write_json
+
+# faiss logs its probing of CPU-specific builds at INFO; that is not news to anyone
+logging.getLogger("faiss.loader").setLevel(logging.WARNING)
+VECTOR_COLUMNS = ("tempo_bpm", "mode_major", "loudness_lufs", "density_onsets_per_s", "register_midi",
+                  "brightness_hz", "valence", "arousal")
+FORMAT = "emoheal-index/1"
+
+
+class IndexLoadError(RuntimeError):
+    """The index is missing, malformed, or holds vectors made under other tags."""
+
+
+def descriptor_vectors(items: pd.DataFrame, mean: np.ndarray | None = None, scale: np.ndarray | None = None):
+    x = items[list(VECTOR_COLUMNS)].to_numpy(dtype=np.float64)
+    x[:, [0, 3, 5]] = np.log2(np.maximum(x[:, [0, 3, 5]], 1e-6))  # tempo, density, brightness heard as ratios
+    if mean is None:
+        mean, scale = np.nanmean(x, axis=0), np.nanstd(x, axis=0)
+        scale[~np.isfinite(scale) | (scale == 0)] = 1.0
+    z = np.nan_to_num((x - mean) / scale)
+    norms = np.linalg.norm(z, axis=1, keepdims=True)
+    return (z / np.maximum(norms, 1e-12)).astype(np.float32), mean, scale
+
+
+def _faiss_index(vectors: np.ndarray, kind: str, nlist: int):
+    import faiss
+
+    dim = vectors.shape[1]
+    if kind == "flat" or len(vectors) < 4 * nlist:
+        index = faiss.IndexFlatIP(dim)
+    elif kind == "ivf":
+        quantizer = faiss.IndexFlatIP(dim)
+        index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
+        index.train(vectors)
+    elif kind == "hnsw":
+        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+    else:
+        raise ValueError(f"unknown index kind {kind!r}: flat, ivf or hnsw")
+    index.add(vectors)
+    return index
+
+
+def build_index(manifest: pd.DataFrame, descriptors: pd.DataFrame, estimates: pd.DataFrame, scores: pd.DataFrame,
+                embeddings_dir: str | Path, out_dir: str | Path, kind: str = "flat", exact_below: int = 50000,
+                nlist: int = 256) -> dict:
+    import faiss
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    calibration = register_calibration(descriptors, scores) if len(scores) else \
+        {"slope": 1.0, "intercept": 0.0, "fitted_on": 0, "note": "no scores: no calibration"}
+    items = item_table(manifest, descriptors, estimates, calibration)
+    unit, mean, scale = descriptor_vectors(items) if len(items) else (np.zeros((0, len(VECTOR_COLUMNS)), np.float32),
+                                                                      np.zeros(len(VECTOR_COLUMNS)),
+                                                                      np.ones(len(VECTOR_COLUMNS)))
+    chosen = "flat" if len(items) < exact_below else kind
+    faiss.write_index(_faiss_index(unit, chosen, nlist), str(out_dir / "descriptors.faiss"))
+    items.to_parquet(out_dir / "items.parquet", index=False)
+    meta = {"format": FORMAT, "items": len(items), "left_out": int(len(manifest) - len(items)),
+            "descriptor_index": chosen, "columns": list(VECTOR_COLUMNS), "mean": mean.tolist(),
+            "scale": scale.tolist(), "register_calibration": calibration, "backend": "descriptors",
+            "vector_tags": None}
+    report_path = Path(embeddings_dir) / "report.json"
+    report = json.loads(report_path.read_text()) if report_path.is_file() else {"backend": "none"}
+    for stale in ("clamp3.faiss", "clamp3_ids.json"):
+        (out_dir / stale).unlink(missing_ok=True)
+    if report.get("backend") == "clamp3" and (Path(embeddings_dir) / "vectors.npy").is_file():
+        vectors = np.load(Path(embeddings_dir) / "vectors.npy").astype(np.float32)
+        ids = pd.read_parquet(Path(embeddings_dir) / "index.parquet")["id"].tolist()
+        keep = [i for i, item in enumerate(ids) if item in set(items["id"])]
+        vectors = vectors[keep] / np.maximum(np.linalg.norm(vectors[keep], axis=1, keepdims=True), 1e-12)
+        faiss.write_index(_faiss_index(vectors, "flat" if len(keep) < exact_below else kind, nlist),
+                          str(out_dir / "clamp3.faiss"))
+        (out_dir / "clamp3_ids.json").write_text(json.dumps([ids[i] for i in keep]))
+        meta.update({"backend": "hybrid", "vector_tags": report["tags"], "clamp3_items": len(keep)})
+    write_json(out_dir / "meta.json", meta)
+    return meta
+
+
+@dataclass
+class RetrievalIndex:
+    items: pd.DataFrame
+    unit_vectors: np.ndarray
+    meta: dict
+    clamp3_vectors: np.ndarray | None  # rows aligned with items (NaN rows for items without a vector)
+
+    @property
+    def backend(self) -> str:
+        return self.meta["backend"]
+
+
+def load_index(folder: str | Path, expected_tags: dict | None = None) -> RetrievalIndex:
+    """Load an index; with `expected_tags` (the configured encoder's), refuse CLaMP 3 vectors
+    made under other tags instead of mixing them."""
+    import faiss
+
+    folder = Path(folder)
+    if not (folder / "meta.json").is_file():
+        raise IndexLoadError(f"no retrieval index at {folder}: build it with `dvc repro build_index`")
+    meta = json.loads((folder / "meta.json").read_text())
+    if meta.get("format") != FORMAT:
+        raise IndexLoadError(f"{folder} holds an index of format {meta.get('format')!r}, expected {FORMAT}")
+    items = pd.read_parquet(folder / "items.parquet")
+    unit, _, _ = descriptor_vectors(items, np.array(meta["mean"]), np.array(meta["scale"])) if len(items) else \
+        (np.zeros((0, len(VECTOR_COLUMNS)), np.float32), None, None)
+    clamp3 = None
+    if meta["backend"] == "hybrid":
+        if expected_tags is not None and meta["vector_tags"] != expected_tags:
+            raise IndexLoadError(f"the index's CLaMP 3 vectors were made under other tags ({meta['vector_tags']}) "
+                              f"than the configured encoder's ({expected_tags}): rebuild it (`dvc repro`)")
+        index = faiss.read_index(str(folder / "clamp3.faiss"))
+        vectors = index.reconstruct_n(0, index.ntotal) if index.ntotal else np.zeros((0, index.d), np.float32)
+        ids = json.loads((folder / "clamp3_ids.json").read_text())
+        row = {item: i for i, item in enumerate(ids)}
+        clamp3 = np.full((len(items), index.d), np.nan, dtype=np.float32)
+        for i, item in enumerate(items["id"]):
+            if item in row:
+                clamp3[i] = vectors[row[item]]
+    return RetrievalIndex(items, unit, meta, clamp3)
+
+
+@lru_cache(maxsize=2)
+def cached_index(folder: str) -> RetrievalIndex:
+    """One load per process (the serving process asks many times)."""
+    return load_index(folder)

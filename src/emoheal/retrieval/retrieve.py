@@ -1,0 +1,33 @@
+"""Retrieve a session for a plan: the entry point the runner and the service call."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from emoheal.retrieval.assemble import SessionSettings, assemble_session
+from emoheal.retrieval.index import RetrievalIndex
+
+
+def retrieve(plan: dict, index: RetrievalIndex, settings: SessionSettings = SessionSettings(),
+             goal: dict | None = None, exclude: Iterable[str] = (), text_encoder: Any = None) -> dict:
+    """`plan`: `SessionPlan.to_dict()`; `goal`: the planner's goal record (constraints);
+    `text_encoder`: a CLaMP 3 text encoder, required by a hybrid index."""
+    cosines = None
+    if index.backend == "hybrid":
+        if text_encoder is None:
+            raise ValueError("this index holds CLaMP 3 vectors (hybrid backend): give the CLaMP 3 text encoder")
+        cosines = {}
+        vectors = index.clamp3_vectors
+        for stage in plan["stages"]:
+            q = np.asarray(text_encoder.encode(stage["prompt"]), dtype=np.float32)
+            q = q / max(float(np.linalg.norm(q)), 1e-12)
+            cos = vectors @ q
+            cosines[stage["name"]] = np.where(np.isfinite(cos), cos, -1.0)  # an item without a vector ranks last
+    result = assemble_session(plan, index.items, index.unit_vectors, settings, goal, frozenset(exclude), cosines,
+                              index.backend)
+    result["index"] = {"items": int(len(index.items)), "vector_tags": index.meta.get("vector_tags"),
+                       "descriptor_index": index.meta.get("descriptor_index")}
+    return result
