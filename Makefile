@@ -81,6 +81,7 @@ bench: setup
 	$(BIN)/python benchmarks/kg_plan.py
 	$(BIN)/python benchmarks/corpus_speed.py
 	$(BIN)/python benchmarks/clamp3_speed.py
+	$(BIN)/python benchmarks/retrieval_speed.py
 	$(BIN)/python benchmarks/emotion_inference.py
 
 clean:

@@ -152,3 +152,41 @@ def test_index_round_trip_and_mismatched_vector_tags(tmp_path):
         retrieve({"stages": []}, index)
     with pytest.raises(IndexLoadError, match="build_index"):
         load_index(tmp_path / "nowhere")
+
+
+def test_evaluation_reports_the_system_and_its_baselines(planner, corpus):
+    from emoheal.retrieval.evaluation import evaluate_sessions
+    from emoheal.retrieval.index import RetrievalIndex
+
+    items, unit = corpus
+    index = RetrievalIndex(items, unit, {"backend": "descriptors"}, None)
+    plans = [planner.plan({label: 1.0}, "sleep").to_dict() for label in ("fear", "joy", "sadness", "relief", "anger")]
+    metrics = evaluate_sessions(plans, index, planner.goals["sleep"], SessionSettings(), seed=3)
+    assert set(metrics) == {"system", "descriptors_only", "va_nearest", "random", "chance"}
+    system, random = metrics["system"], metrics["random"]
+    assert system["sessions"] == system["complete_sessions"] == 5
+    assert system["target_q4_precision_at_1"] == 1.0 and system["arousal_never_rises"] == 1.0
+    assert system["match_quadrant_agreement"] >= 0.8 > random["match_quadrant_agreement"]
+    assert metrics["chance"]["target_q4"] == 0.25
+    assert 0 < system["item_coverage"] <= 1 and system["most_repeated_item_share"] == 1.0  # the same calm item
+
+
+def test_large_indexes_score_faiss_candidates_with_the_same_result(planner):
+    from emoheal.retrieval.index import RetrievalIndex, _faiss_index
+
+    items = synthetic_items(per_quadrant=400, seed=5)
+    unit, mean, scale = descriptor_vectors(items)
+    meta = {"backend": "descriptors", "mean": mean.tolist(), "scale": scale.tolist()}
+    index = RetrievalIndex(items, unit, meta, None, _faiss_index(unit, "flat", 16))
+    plan = planner.plan({"fear": 0.9}).to_dict()
+    everything = retrieve(plan, index, goal=planner.goals["sleep"], candidate_threshold=10 ** 9)
+    candidates = retrieve(plan, index, goal=planner.goals["sleep"], candidate_threshold=100,
+                          candidates_per_stage=400)
+    # the candidates approximate: the ends (the strongest targets) agree, and no stage's pick
+    # scores much below what scoring every item finds
+    picks = {s["stage"]: s for s in candidates["stages"]}
+    exact = {s["stage"]: s for s in everything["stages"]}
+    assert picks["match"]["item"]["id"] == exact["match"]["item"]["id"]
+    assert picks["target"]["item"]["id"] == exact["target"]["item"]["id"]
+    for name in exact:
+        assert picks[name]["score"]["total"] >= 0.95 * exact[name]["score"]["total"], name

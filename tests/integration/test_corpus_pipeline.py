@@ -45,7 +45,7 @@ def corpus(tmp_path_factory):
     params_file = write_params(params, tmp / "params.yaml")
     env = {"MLFLOW_TRACKING_URI": f"sqlite:///{tmp / 'mlflow.db'}"}
     outputs = {s: run_stage(s, params_file, env) for s in ("render_corpus", "ingest_media", "describe_corpus",
-                                                           "corpus_emotion")}
+                                                           "corpus_emotion", "embed_corpus", "build_index")}
     root = tmp / "corpus"
     return {"tmp": tmp, "root": root, "params": params, "env": env, "outputs": outputs,
             "manifest": read_manifest(root / "manifest.parquet")}
@@ -141,3 +141,24 @@ def test_a_missing_soundfont_is_a_clear_error(tmp_path):
                      f"corpus.render.soundfont={tmp_path / 'none.sf2'}")
     result = run_stage("render_corpus", write_params(params, tmp_path / "params.yaml"), check=False)
     assert result.returncode == 1 and "fluid-soundfont-gm" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_index_serves_a_session_from_the_real_corpus(corpus, planner):
+    from emoheal.retrieval.index import load_index
+    from emoheal.retrieval.retrieve import retrieve
+
+    embeddings = json.loads((corpus["root"] / "embeddings" / "report.json").read_text())
+    assert embeddings["backend"] == "none"  # the offline default makes no vectors and says so
+    index = load_index(corpus["root"] / "index")
+    assert index.backend == "descriptors" and len(index.items) == len(corpus["manifest"])
+    meta = json.loads((corpus["root"] / "index" / "meta.json").read_text())
+    assert meta["register_calibration"]["fitted_on"] == 12 and meta["vector_tags"] is None
+    plan = planner.plan({"nervousness": 0.8, "fear": 0.3}, "sleep", 10).to_dict()
+    result = retrieve(plan, index, goal=planner.goals["sleep"])
+    assert result["backend"] == "descriptors" and [s["stage"] for s in result["stages"]] == ["match", "guide", "target"]
+    chosen = [s["item"]["id"] for s in result["stages"] if s["item"]]
+    assert len(chosen) == len(set(chosen))
+    for stage in result["stages"]:
+        assert stage["status"] in ("ok", "no_suitable_item")
+        if stage["item"]:
+            assert Path(stage["item"]["media_path"]).is_file() and stage["item"]["duration_s"] > 0

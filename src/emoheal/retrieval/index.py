@@ -96,16 +96,36 @@ def build_index(manifest: pd.DataFrame, descriptors: pd.DataFrame, estimates: pd
     return meta
 
 
+def stage_query(stage: dict, mean: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """A stage's targets as a point in the descriptor space (range centres, the stage's
+    valence/arousal), for candidate search in a large index."""
+    t = stage["targets"]
+    row = pd.DataFrame([{"tempo_bpm": t["tempo_bpm"], "mode_major": t["mode_major"],
+                         "loudness_lufs": t["loudness_lufs"], "density_onsets_per_s": t["density_onsets_per_s"],
+                         "register_midi": t["register_midi"], "brightness_hz": t["brightness_hz"],
+                         "valence": stage["valence"], "arousal": stage["arousal"]}])
+    return descriptor_vectors(row, mean, scale)[0]
+
+
 @dataclass
 class RetrievalIndex:
     items: pd.DataFrame
     unit_vectors: np.ndarray
     meta: dict
     clamp3_vectors: np.ndarray | None  # rows aligned with items (NaN rows for items without a vector)
+    descriptor_index: object = None  # the FAISS index over unit_vectors
 
     @property
     def backend(self) -> str:
         return self.meta["backend"]
+
+    def candidates(self, plan: dict, per_stage: int) -> np.ndarray:
+        """Row numbers of the items nearest each stage's targets (FAISS), for large corpora
+        where scoring every item would be slow; exact scoring then runs on these."""
+        mean, scale = np.array(self.meta["mean"]), np.array(self.meta["scale"])
+        queries = np.concatenate([stage_query(st, mean, scale) for st in plan["stages"]])
+        _, rows = self.descriptor_index.search(queries, min(per_stage, len(self.items)))
+        return np.unique(rows[rows >= 0])
 
 
 def load_index(folder: str | Path, expected_tags: dict | None = None) -> RetrievalIndex:
@@ -135,7 +155,7 @@ def load_index(folder: str | Path, expected_tags: dict | None = None) -> Retriev
         for i, item in enumerate(items["id"]):
             if item in row:
                 clamp3[i] = vectors[row[item]]
-    return RetrievalIndex(items, unit, meta, clamp3)
+    return RetrievalIndex(items, unit, meta, clamp3, faiss.read_index(str(folder / "descriptors.faiss")))
 
 
 @lru_cache(maxsize=2)

@@ -12,9 +12,12 @@ from emoheal.retrieval.index import RetrievalIndex
 
 
 def retrieve(plan: dict, index: RetrievalIndex, settings: SessionSettings = SessionSettings(),
-             goal: dict | None = None, exclude: Iterable[str] = (), text_encoder: Any = None) -> dict:
+             goal: dict | None = None, exclude: Iterable[str] = (), text_encoder: Any = None,
+             candidate_threshold: int = 5000, candidates_per_stage: int = 500) -> dict:
     """`plan`: `SessionPlan.to_dict()`; `goal`: the planner's goal record (constraints);
-    `text_encoder`: a CLaMP 3 text encoder, required by a hybrid index."""
+    `text_encoder`: a CLaMP 3 text encoder, required by a hybrid index. Above
+    `candidate_threshold` items, exact scoring runs on the FAISS neighbours of each stage's
+    targets instead of on every item."""
     cosines = None
     if index.backend == "hybrid":
         if text_encoder is None:
@@ -26,8 +29,13 @@ def retrieve(plan: dict, index: RetrievalIndex, settings: SessionSettings = Sess
             q = q / max(float(np.linalg.norm(q)), 1e-12)
             cos = vectors @ q
             cosines[stage["name"]] = np.where(np.isfinite(cos), cos, -1.0)  # an item without a vector ranks last
-    result = assemble_session(plan, index.items, index.unit_vectors, settings, goal, frozenset(exclude), cosines,
-                              index.backend)
+    items, unit = index.items, index.unit_vectors
+    if len(items) > candidate_threshold and index.descriptor_index is not None:
+        rows = index.candidates(plan, candidates_per_stage)
+        items, unit = items.iloc[rows].reset_index(drop=True), unit[rows]
+        if cosines is not None:
+            cosines = {name: c[rows] for name, c in cosines.items()}
+    result = assemble_session(plan, items, unit, settings, goal, frozenset(exclude), cosines, index.backend)
     result["index"] = {"items": int(len(index.items)), "vector_tags": index.meta.get("vector_tags"),
                        "descriptor_index": index.meta.get("descriptor_index")}
     return result
