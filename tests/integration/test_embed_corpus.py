@@ -127,3 +127,37 @@ def test_the_offline_default_says_it_does_not_use_clamp3(workspace, tmp_path):
     report = json.loads((tmp_path / "embeddings" / "report.json").read_text())
     assert report["backend"] == "none" and "CLaMP 3 is not used" in result.stdout
     assert not (tmp_path / "embeddings" / "vectors.npy").exists()
+
+
+def test_a_hybrid_index_scores_prompts_with_the_text_encoder(workspace, planner, tmp_path):
+    """End to end on the tiny model: real CLaMP 3 audio vectors (oracle weights, tiny MERT) in
+    the index, real prompt vectors from the warm text encoder, the hybrid backend."""
+    from emoheal.corpus.describe import DescribeSettings
+    from emoheal.corpus.descriptors import describe_manifest
+    from emoheal.encoder.clamp3.config import Clamp3Config
+    from emoheal.encoder.text import Clamp3TextEncoder
+    from emoheal.retrieval.index import build_index, load_index
+    from emoheal.retrieval.retrieve import retrieve
+    from tests.code.test_clamp3_text import tiny_xlmr_tokenizer
+
+    tmp, manifest = workspace
+    run_stage("embed_corpus", _params(tmp, "cache-hybrid", accelerator="cpu", devices=1))
+    _, _, report = _outputs(tmp)
+    described = manifest[manifest["duration_s"] >= 1.0].reset_index(drop=True)
+    descriptors, _, _ = describe_manifest(described.assign(loudness_before_lufs=-30.0), DescribeSettings(), 1)
+    # unlabelled tones: the estimate is "neutral" on both axes (the test is about the text path)
+    estimates = pd.DataFrame({"id": described["id"], "valence": 0.0, "arousal": 0.0})
+    meta = build_index(described.assign(loudness_before_lufs=-30.0), descriptors, estimates,
+                       pd.DataFrame(columns=["id", "score_pitch_centroid_midi"]), tmp / "corpus" / "embeddings",
+                       tmp_path / "index")
+    assert meta["backend"] == "hybrid" and meta["clamp3_items"] == 3
+    index = load_index(tmp_path / "index", expected_tags=report["tags"])
+    tiny_xlmr_tokenizer(tmp_path / "tok")
+    encoder = Clamp3TextEncoder(FIXTURE / "weights.safetensors", tmp_path / "tok",
+                                Clamp3Config.from_fixture(FIXTURE / "config.json"))
+    plan = planner.plan({"neutral": 1.0}, "calm", 10).to_dict()
+    result = retrieve(plan, index, goal=planner.goals["calm"], text_encoder=encoder)
+    assert result["backend"] == "hybrid" and result["index"]["vector_tags"] == report["tags"]
+    picked = [s for s in result["stages"] if s["item"]]
+    assert picked and all(isinstance(s["score"]["text_cosine"], float) for s in picked)
+    assert all(-1.0 <= s["score"]["text_cosine"] <= 1.0 for s in picked)
