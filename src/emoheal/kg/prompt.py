@@ -28,6 +28,14 @@ def dynamics_marking(loudness_lufs: float) -> str:
     return _band(loudness_lufs, _DYNAMICS, "ff")
 
 
+def tempo_words(tempo_bpm: float) -> str:
+    return _band(tempo_bpm, _TEMPO, "very fast")
+
+
+def loudness_words(loudness_lufs: float) -> str:
+    return _band(loudness_lufs, _LOUDNESS, "loud")
+
+
 def mode_words(mode_major: float) -> str:
     if mode_major >= 0.65:
         return "major key"

@@ -1,0 +1,1 @@
+"""From words to a session: safety screen → emotion detection → plan → retrieval → narrative."""

@@ -1,0 +1,78 @@
+"""Supportive narratives from curated templates (data/narratives/templates.csv, reviewed like
+code), filled from the actual plan: what the music will do and why. Warm, plain, no clinical
+claims; a breathing prelude and epilogue around the three stages."""
+
+from __future__ import annotations
+
+import csv
+from functools import lru_cache
+from pathlib import Path
+
+from emoheal.kg.prompt import loudness_words, mode_words, tempo_words
+
+DEFAULT_TEMPLATES = Path(__file__).resolve().parents[3] / "data" / "narratives" / "templates.csv"
+FAMILIES = ("anger", "disgust", "fear", "joy", "sadness", "surprise", "neutral")
+PARTS = ("prelude", "match", "guide", "target", "epilogue")
+LANGUAGES = ("en", "zh")
+_ZH = {"very slow": "非常缓慢", "slow": "缓慢", "moderate": "中速", "lively": "轻快", "fast": "快速",
+       "very fast": "非常快", "major key": "大调", "minor key": "小调", "between major and minor": "介于大调和小调之间",
+       "very soft": "非常轻柔", "soft": "轻柔", "gentle": "柔和", "strong": "有力", "loud": "响亮"}
+_GOAL = {"en": {"sleep": "into sleep", "calm": "into the rest of your evening", "uplift": "into the rest of your day"},
+         "zh": {"sleep": "安然入睡", "calm": "度过今晚余下的时光", "uplift": "迎接今天余下的时光"}}
+
+
+class NarrativeError(ValueError):
+    """The templates are incomplete, or a language is not available."""
+
+
+@lru_cache(maxsize=4)
+def load_templates(path: str = str(DEFAULT_TEMPLATES)) -> dict[tuple[str, str, str], str]:
+    with open(path, encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    templates = {(r["lang"], r["part"], r["family"]): r["template"] for r in rows}
+    for lang in {r["lang"] for r in rows}:
+        for part in PARTS:
+            families = FAMILIES if part == "match" else ("any",)
+            for family in families:
+                if (lang, part, family) not in templates:
+                    raise NarrativeError(f"{path}: no {part} template for {family} in {lang}")
+    return templates
+
+
+_EN = {"major key": "in a major key", "minor key": "in a minor key"}
+
+
+def _words(phrase: str, lang: str) -> str:
+    return _ZH.get(phrase, phrase) if lang == "zh" else _EN.get(phrase, phrase)
+
+
+def family_of(plan: dict, family_by_label: dict[str, str]) -> str:
+    """The family of the strongest non-neutral emotion in the match blend (neutral if none is clear)."""
+    for e in plan["stages"][0]["explanation"]["emotions"]:
+        if e["label"] != "neutral" and e["share"] >= 0.2:
+            return family_by_label[e["label"]]
+    return "neutral"
+
+
+def narratives(plan: dict, family: str, lang: str = "en", path: str = str(DEFAULT_TEMPLATES)) -> dict[str, str]:
+    if lang not in LANGUAGES:
+        raise NarrativeError(f"no narratives in {lang!r}; available: {', '.join(LANGUAGES)}")
+    t = load_templates(path)
+    match, guide, target = plan["stages"]
+    m, g, tg = match["targets"], guide["targets"], target["targets"]
+    sep = "，" if lang == "zh" else ", "
+    brighter = g["mode_major"] > m["mode_major"] + 0.15
+    mode_change = ("更明亮" if brighter else "更柔和") if lang == "zh" else ("brighter" if brighter else "softer")
+    target_words = sep.join([_words(tempo_words(tg["tempo_bpm"]), lang),
+                             _words(loudness_words(tg["loudness_lufs"]), lang),
+                             _words(mode_words(tg["mode_major"]), lang)])
+    return {
+        "prelude": t[(lang, "prelude", "any")],
+        "match": t[(lang, "match", family)].format(
+            tempo_words=_words(tempo_words(m["tempo_bpm"]), lang),
+            mode_words=_words(mode_words(m["mode_major"]), lang), minutes=round(match["minutes"])),
+        "guide": t[(lang, "guide", "any")].format(minutes=round(guide["minutes"]), from_tempo=round(m["tempo_bpm"]),
+                                                  to_tempo=round(g["tempo_bpm"]), mode_change=mode_change),
+        "target": t[(lang, "target", "any")].format(target_words=target_words, minutes=round(target["minutes"])),
+        "epilogue": t[(lang, "epilogue", "any")].format(goal_phrase=_GOAL[lang].get(plan["goal"], "")),
+    }
