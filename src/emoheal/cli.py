@@ -239,6 +239,43 @@ def cmd_clamp3_verify(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def cmd_session(args: argparse.Namespace) -> int:
+    """Words to sessions, one per text, in order."""
+    from emoheal.session.runner import RunnerPaths, SessionInputError, SessionRunner, check_text
+
+    texts = _read_texts(args)
+    try:
+        for text in texts:  # bad input fails before any model loads
+            check_text(text)
+        runner = SessionRunner(RunnerPaths(args.model, args.graph, args.index), locale=args.locale)
+        sessions = [runner.run(t, args.goal, args.minutes, args.lang) for t in texts]
+    except SessionInputError as exc:
+        print(f"emoheal: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except FileNotFoundError as exc:
+        print(f"emoheal: error: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(sessions, ensure_ascii=False, indent=2, default=float))
+        return 0
+    for i, s in enumerate(sessions, start=1):
+        print(f"[{i}] session {s['session_id'][:8]} ({s['goal']})")
+        if s["safety"]["level"] in ("high", "medium", "low") and s["safety"]["message"]:
+            print(f"    {s['safety']['message']}")
+            for r in s["safety"]["resources"]:
+                print(f"      - {r['name']} ({r['contact']}): {r['how']}")
+        if s.get("notice"):
+            print(f"    {s['notice']}")
+        if s["stages"]:
+            print(f"    {s['prelude']}")
+            for st in s["stages"]:
+                item = st["item"]["title"] if st["item"] else "(no suitable item)"
+                print(f"    {st['name']:<6} {st['minutes']:.0f} min  {item}")
+                print(f"           {st['narrative']}")
+            print(f"    {s['epilogue']}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="emoheal", description=__doc__)
     parser.add_argument("--version", action="version", version=f"emoheal {__version__}")
@@ -279,6 +316,20 @@ def build_parser() -> argparse.ArgumentParser:
     kg_validate.add_argument("--rules", default="data/kg")
     kg_validate.add_argument("--raw", default="data/raw/goemotions", help="GoEmotions folder (label names)")
     kg_validate.set_defaults(func=cmd_kg_validate)
+
+    session = sub.add_parser("session", help="words to a three-stage music session (safety screen first)")
+    session.add_argument("text", nargs="*", help="texts (each argument is one text)")
+    session.add_argument("--file", help="a UTF-8 file with one text per line ('-' for stdin)")
+    session.add_argument("--goal", default="sleep", help="sleep (default), calm or uplift")
+    session.add_argument("--minutes", type=float, help="session length (default 20)")
+    session.add_argument("--lang", help="narrative language: en or zh (default: the text's)")
+    session.add_argument("--locale", default=os.environ.get("EMOHEAL_LOCALE", "US"),
+                         help="crisis resources for this country (US, UK, IE, CA, AU, CN)")
+    session.add_argument("--json", action="store_true", help="print a JSON list, one session per text, in order")
+    session.add_argument("--model", default="models/emotion")
+    session.add_argument("--graph", default="models/kg/graph.json")
+    session.add_argument("--index", default="models/corpus/index")
+    session.set_defaults(func=cmd_session)
 
     clamp3 = sub.add_parser("clamp3", help="the CLaMP 3 encoder: prove fidelity against an oracle")
     clamp3_sub = clamp3.add_subparsers(dest="clamp3_command", required=True)

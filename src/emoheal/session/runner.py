@@ -1,0 +1,138 @@
+"""One call from words to a session: safety screen → emotion detection → plan → retrieval →
+narrative. Models load once per runner; raw text is used in memory only and never logged.
+
+`SessionRunner(...).run(text, goal="sleep", minutes=None, lang=None, user=None)`
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from emoheal import __version__
+from emoheal.safety.screen import screen
+
+log = logging.getLogger(__name__)
+MAX_TEXT_CHARS = 2000  # a person's words about their evening, not a document
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+LANGUAGES = ("en", "zh")
+
+
+class SessionInputError(ValueError):
+    """The text, goal, minutes or language cannot make a session."""
+
+
+def check_text(text: Any, max_chars: int = MAX_TEXT_CHARS) -> str:
+    if not isinstance(text, str):
+        raise SessionInputError(f"text must be a string, not {type(text).__name__}")
+    if not text.strip():
+        raise SessionInputError("text is empty: write a few words about how you feel")
+    if len(text) > max_chars:
+        raise SessionInputError(f"text is {len(text):,} characters; at most {max_chars:,} are accepted")
+    if _CONTROL.search(text):
+        raise SessionInputError("text contains control characters; send plain text")
+    return text
+
+
+def detect_language(text: str) -> tuple[str, float]:
+    """(ISO code, confidence) of the text's language, offline (py3langid's bundled model).
+    Very short texts are too short to tell: they count as English with confidence 0."""
+    if re.search(r"[\u4e00-\u9fff]", text):
+        return "zh", 1.0
+    if len(re.findall(r"\w+", text)) < 3:
+        return "en", 0.0
+    code, prob = _identifier().classify(text)
+    return code, float(prob)
+
+
+@lru_cache(maxsize=1)
+def _identifier():
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+@dataclass(frozen=True)
+class RunnerPaths:
+    model: str = "models/emotion"
+    graph: str = "models/kg/graph.json"
+    index: str = "models/corpus/index"
+
+
+class SessionRunner:
+    def __init__(self, paths: RunnerPaths = RunnerPaths(), locale: str = "US", text_encoder: Any = None):
+        from emoheal.emotion.predictor import EmotionPredictor
+        from emoheal.kg.planner import load_planner
+        from emoheal.retrieval.index import load_index
+
+        self.predictor = EmotionPredictor(paths.model)
+        self.planner = load_planner(paths.graph)
+        self.index = load_index(Path(paths.index))
+        self.locale = locale
+        self.text_encoder = text_encoder
+        self.family = {label: node["family"] for label, node in self.planner._emotion.items()}
+        self.multilingual = bool(self.predictor.meta.get("multilingual", False))
+
+    def versions(self) -> dict:
+        return {"emoheal": __version__, "emotion_model": self.predictor.meta.get("version"),
+                "graph": self.planner.version, "graph_hash": self.planner.graph["hash"],
+                "retrieval_backend": self.index.backend, "index_vector_tags": self.index.meta.get("vector_tags")}
+
+    def run(self, text: str, goal: str = "sleep", minutes: float | None = None, lang: str | None = None,
+            user: str | None = None, exclude: set[str] | frozenset = frozenset()) -> dict:
+        from emoheal.kg.planner import PlanInputError
+        from emoheal.retrieval.retrieve import retrieve
+        from emoheal.session.narrative import family_of, narratives
+
+        check_text(text)
+        if goal not in self.planner.goals:
+            raise SessionInputError(f"unknown goal {goal!r}; goals: {', '.join(self.planner.goals)}")
+        if lang is not None and lang not in LANGUAGES:
+            raise SessionInputError(f"unknown language {lang!r}; narratives exist in: {', '.join(LANGUAGES)}")
+        session_id = uuid.uuid4().hex
+        detected, confidence = detect_language(text)
+        base = {"session_id": session_id, "goal": goal, "language": {"detected": detected, "confidence": confidence},
+                "versions": self.versions(), "stages": [], "emotions": None, "notice": None}
+        # safety first: the phrase screen runs before any model
+        safety = screen(text, None, self.locale)
+        if safety.stops_session:
+            return {**base, "safety": safety.to_dict()}
+        if detected != "en" and confidence >= 0.5 and not self.multilingual:
+            notice = (f"This text looks like {detected}, but the emotion model here reads English only, so it "
+                      "would guess. Please write in English, or use the multilingual (paper) model.")
+            return {**base, "safety": safety.to_dict(), "notice": notice}
+        prediction = self.predictor.predict([text])[0]
+        safety = screen(text, prediction.probabilities, self.locale)
+        emotions = {"probabilities": prediction.probabilities, "labels": prediction.labels,
+                    "truncated": prediction.truncated}
+        if safety.stops_session:
+            return {**base, "emotions": emotions, "safety": safety.to_dict()}
+        try:
+            plan = self.planner.plan(prediction.probabilities, goal, minutes)
+        except PlanInputError as exc:
+            raise SessionInputError(str(exc)) from None
+        plan_dict = plan.to_dict()
+        retrieved = retrieve(plan_dict, self.index, goal=self.planner.goals[goal], exclude=exclude,
+                             text_encoder=self.text_encoder)
+        family = family_of(plan_dict, self.family)
+        story = narratives(plan_dict, family, lang or ("zh" if detected == "zh" else "en"))
+        stages = []
+        for planned, found in zip(plan_dict["stages"], retrieved["stages"]):
+            stages.append({
+                "name": planned["name"], "minutes": planned["minutes"], "start_minute": planned["start_minute"],
+                "valence": planned["valence"], "arousal": planned["arousal"], "targets": planned["targets"],
+                "prompt": planned["prompt"], "narrative": story[planned["name"]], "status": found["status"],
+                "item": found["item"], "score": found.get("score"), "alternatives": found.get("alternatives", []),
+                "explanation": {"plan": planned["explanation"], "constraints": found.get("constraints", []),
+                                "continuity": found.get("continuity")},
+            })
+        log.info("session %s: goal %s, %d stages, backend %s", session_id, goal, len(stages), retrieved["backend"])
+        return {**base, "emotions": emotions, "safety": safety.to_dict(), "family": family,
+                "prelude": story["prelude"], "epilogue": story["epilogue"], "stages": stages,
+                "retrieval": {"backend": retrieved["backend"], "status": retrieved["status"]},
+                "explanation": plan_dict["stages"][0]["explanation"]["summary"]}
