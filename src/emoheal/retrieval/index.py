@@ -59,6 +59,28 @@ def _faiss_index(vectors: np.ndarray, kind: str, nlist: int):
     return index
 
 
+def write_items(items: pd.DataFrame, out_dir: str | Path, kind: str = "flat", exact_below: int = 50000,
+                nlist: int = 256) -> dict:
+    """The descriptor part of an index for a ready item table (also used for synthetic corpora)."""
+    import faiss
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if len(items):
+        unit, mean, scale = descriptor_vectors(items)
+    else:
+        unit = np.zeros((0, len(VECTOR_COLUMNS)), np.float32)
+        mean, scale = np.zeros(len(VECTOR_COLUMNS)), np.ones(len(VECTOR_COLUMNS))
+    chosen = "flat" if len(items) < exact_below else kind
+    faiss.write_index(_faiss_index(unit, chosen, nlist), str(out_dir / "descriptors.faiss"))
+    items.to_parquet(out_dir / "items.parquet", index=False)
+    meta = {"format": FORMAT, "items": len(items), "left_out": 0, "descriptor_index": chosen,
+            "columns": list(VECTOR_COLUMNS), "mean": mean.tolist(), "scale": scale.tolist(),
+            "register_calibration": None, "backend": "descriptors", "vector_tags": None}
+    write_json(out_dir / "meta.json", meta)
+    return meta
+
+
 def build_index(manifest: pd.DataFrame, descriptors: pd.DataFrame, estimates: pd.DataFrame, scores: pd.DataFrame,
                 embeddings_dir: str | Path, out_dir: str | Path, kind: str = "flat", exact_below: int = 50000,
                 nlist: int = 256) -> dict:
@@ -69,16 +91,8 @@ def build_index(manifest: pd.DataFrame, descriptors: pd.DataFrame, estimates: pd
     calibration = register_calibration(descriptors, scores) if len(scores) else \
         {"slope": 1.0, "intercept": 0.0, "fitted_on": 0, "note": "no scores: no calibration"}
     items = item_table(manifest, descriptors, estimates, calibration)
-    unit, mean, scale = descriptor_vectors(items) if len(items) else (np.zeros((0, len(VECTOR_COLUMNS)), np.float32),
-                                                                      np.zeros(len(VECTOR_COLUMNS)),
-                                                                      np.ones(len(VECTOR_COLUMNS)))
-    chosen = "flat" if len(items) < exact_below else kind
-    faiss.write_index(_faiss_index(unit, chosen, nlist), str(out_dir / "descriptors.faiss"))
-    items.to_parquet(out_dir / "items.parquet", index=False)
-    meta = {"format": FORMAT, "items": len(items), "left_out": int(len(manifest) - len(items)),
-            "descriptor_index": chosen, "columns": list(VECTOR_COLUMNS), "mean": mean.tolist(),
-            "scale": scale.tolist(), "register_calibration": calibration, "backend": "descriptors",
-            "vector_tags": None}
+    meta = write_items(items, out_dir, kind, exact_below, nlist)
+    meta.update({"left_out": int(len(manifest) - len(items)), "register_calibration": calibration})
     report_path = Path(embeddings_dir) / "report.json"
     report = json.loads(report_path.read_text()) if report_path.is_file() else {"backend": "none"}
     for stale in ("clamp3.faiss", "clamp3_ids.json"):

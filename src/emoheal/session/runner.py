@@ -85,10 +85,6 @@ class SessionRunner:
 
     def run(self, text: str, goal: str = "sleep", minutes: float | None = None, lang: str | None = None,
             user: str | None = None, exclude: set[str] | frozenset = frozenset()) -> dict:
-        from emoheal.kg.planner import PlanInputError
-        from emoheal.retrieval.retrieve import retrieve
-        from emoheal.session.narrative import family_of, narratives
-
         check_text(text)
         if goal not in self.planner.goals:
             raise SessionInputError(f"unknown goal {goal!r}; goals: {', '.join(self.planner.goals)}")
@@ -112,15 +108,35 @@ class SessionRunner:
                     "truncated": prediction.truncated}
         if safety.stops_session:
             return {**base, "emotions": emotions, "safety": safety.to_dict()}
+        return self._compose(base, emotions, safety.to_dict(), goal, minutes, lang or
+                             ("zh" if detected == "zh" else "en"), exclude)
+
+    def from_emotions(self, probabilities: dict[str, float], goal: str = "sleep", minutes: float | None = None,
+                      lang: str = "en", exclude: set[str] | frozenset = frozenset()) -> dict:
+        """The session for known emotion probabilities (no text: no detection, no screen)."""
+        if goal not in self.planner.goals:
+            raise SessionInputError(f"unknown goal {goal!r}; goals: {', '.join(self.planner.goals)}")
+        base = {"session_id": uuid.uuid4().hex, "goal": goal, "language": None, "versions": self.versions(),
+                "stages": [], "emotions": None, "notice": None}
+        emotions = {"probabilities": probabilities, "labels": [], "truncated": False}
+        return self._compose(base, emotions, {"level": "none", "reasons": [], "resources": [], "message": ""},
+                             goal, minutes, lang, exclude)
+
+    def _compose(self, base: dict, emotions: dict, safety: dict, goal: str, minutes: float | None, lang: str,
+                 exclude) -> dict:
+        from emoheal.kg.planner import PlanInputError
+        from emoheal.retrieval.retrieve import retrieve
+        from emoheal.session.narrative import family_of, narratives
+
         try:
-            plan = self.planner.plan(prediction.probabilities, goal, minutes)
+            plan = self.planner.plan(emotions["probabilities"], goal, minutes)
         except PlanInputError as exc:
             raise SessionInputError(str(exc)) from None
         plan_dict = plan.to_dict()
         retrieved = retrieve(plan_dict, self.index, goal=self.planner.goals[goal], exclude=exclude,
                              text_encoder=self.text_encoder)
         family = family_of(plan_dict, self.family)
-        story = narratives(plan_dict, family, lang or ("zh" if detected == "zh" else "en"))
+        story = narratives(plan_dict, family, lang)
         stages = []
         for planned, found in zip(plan_dict["stages"], retrieved["stages"]):
             stages.append({
@@ -131,8 +147,9 @@ class SessionRunner:
                 "explanation": {"plan": planned["explanation"], "constraints": found.get("constraints", []),
                                 "continuity": found.get("continuity")},
             })
-        log.info("session %s: goal %s, %d stages, backend %s", session_id, goal, len(stages), retrieved["backend"])
-        return {**base, "emotions": emotions, "safety": safety.to_dict(), "family": family,
+        log.info("session %s: goal %s, %d stages, backend %s", base["session_id"], goal, len(stages),
+                 retrieved["backend"])
+        return {**base, "emotions": emotions, "safety": safety, "family": family,
                 "prelude": story["prelude"], "epilogue": story["epilogue"], "stages": stages,
                 "retrieval": {"backend": retrieved["backend"], "status": retrieved["status"]},
                 "explanation": plan_dict["stages"][0]["explanation"]["summary"]}
