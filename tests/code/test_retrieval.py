@@ -18,7 +18,7 @@ QUADRANT = {1: (0.7, 0.7, 130, 0.9, -22, 4.0, 66, 900), 2: (-0.7, 0.8, 135, 0.2,
 KEYS = ["C major", "G major", "A minor", "E minor", "F major", "D minor"]
 
 
-def synthetic_items(per_quadrant: int = 10, seed: int = 0) -> pd.DataFrame:
+def synthetic_items(per_quadrant: int = 10, seed: int = 0, spread: float = 0.1) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     rows = []
     for q, (v, a, tempo, mode, loud, dens, reg, bright) in QUADRANT.items():
@@ -27,10 +27,11 @@ def synthetic_items(per_quadrant: int = 10, seed: int = 0) -> pd.DataFrame:
                 "id": f"q{q}_{i}", "title": f"q{q} {i}", "media_type": "audio", "media_path": f"q{q}_{i}.flac",
                 "audio_path": f"q{q}_{i}.flac", "poster_path": None, "duration_s": float(rng.uniform(20, 400)),
                 "source": "emopia", "quadrant": q, "split": "test", "content_sha256": f"{q}{i}",
-                "tempo_bpm": tempo * rng.uniform(0.9, 1.1),
+                "tempo_bpm": tempo * rng.uniform(1 - spread, 1 + spread),
                 "mode_major": float(np.clip(mode + rng.normal(0, .05), 0, 1)),
                 "key": KEYS[(q + i) % len(KEYS)], "loudness_lufs": loud + rng.normal(0, 1),
-                "density_onsets_per_s": dens * rng.uniform(0.85, 1.15), "register_midi": reg + rng.normal(0, 2),
+                "density_onsets_per_s": dens * rng.uniform(1 - 1.5 * spread, 1 + 1.5 * spread),
+                "register_midi": reg + rng.normal(0, 2),
                 "brightness_hz": bright * rng.uniform(0.9, 1.1),
                 "valence": float(np.clip(v + rng.normal(0, .1), -1, 1)),
                 "arousal": float(np.clip(a + rng.normal(0, .1), -1, 1)),

@@ -29,7 +29,7 @@ def paths(prepared_ci, kg_graph, tmp_path_factory):
     for stage in ("train", "thresholds"):
         run_stage(stage, params_file)
     write_graph(kg_graph, tmp / "graph.json")
-    write_items(synthetic_items(), tmp / "index")
+    write_items(synthetic_items(per_quadrant=25, spread=0.35), tmp / "index")  # varied within quadrants
     return RunnerPaths(params["paths"]["model"], str(tmp / "graph.json"), str(tmp / "index"))
 
 
@@ -108,3 +108,41 @@ def test_session_command_prints_one_session_per_text(paths):
     assert sessions[1]["safety"]["level"] == "high" and sessions[1]["safety"]["resources"]
     bad = subprocess.run([PYTHON, "-m", "emoheal.cli", "session", "   "], cwd=ROOT, capture_output=True, text=True)
     assert bad.returncode == 2 and "empty" in bad.stderr
+
+
+def test_repeated_low_ratings_of_fast_music_change_what_is_offered(paths, tmp_path):
+    runner = SessionRunner(paths, feedback_db=tmp_path / "feedback.sqlite")
+    store = runner.store
+    assert store.version == 2
+    median_tempo = float(runner.index.items["tempo_bpm"].median())
+    for _ in range(4):  # on happy evenings the person rates fast music low and slow music high
+        session = runner.from_emotions({"joy": 0.9}, user="alex")
+        for stage in session["stages"]:
+            store.add_feedback(session["session_id"], stage["name"],
+                               1 if stage["item"]["measured"]["tempo_bpm"] >= median_tempo else 5)
+    heard = store.recent_items("alex")
+    after = runner.from_emotions({"anger": 0.9}, user="alex")
+    other = runner.from_emotions({"anger": 0.9}, exclude=heard)  # same items left out, no ratings
+    assert "slower" in after["personalisation"] and "left out" in after["personalisation"]
+    mine = [s["item"]["measured"]["tempo_bpm"] for s in after["stages"]]
+    theirs = [s["item"]["measured"]["tempo_bpm"] for s in other["stages"]]
+    assert sum(mine) < sum(theirs)
+    assert any(s["score"]["personal"] != 0 for s in after["stages"])
+    assert other["personalisation"] is None
+
+
+def test_feedback_is_validated_and_stores_no_text(paths, tmp_path):
+    from emoheal.session.feedback import FeedbackError
+
+    runner = SessionRunner(paths, feedback_db=tmp_path / "fb.sqlite")
+    session = runner.run("Quietly-Unique-Phrase-5521 made me anxious all day", user="sam")
+    store = runner.store
+    store.add_feedback(session["session_id"], "match", None)  # skipped
+    store.add_study_answers(session["session_id"], 4, 5)
+    for stage, rating, message in (("match", 6, "1 to 5"), ("match", 2.5, "1 to 5"), ("coda", 3, "unknown stage")):
+        with pytest.raises(FeedbackError, match=message):
+            store.add_feedback(session["session_id"], stage, rating)
+    with pytest.raises(FeedbackError, match="unknown session"):
+        store.add_feedback("nope", "match", 3)
+    store.db.commit()
+    assert b"Quietly-Unique-Phrase" not in (tmp_path / "fb.sqlite").read_bytes()

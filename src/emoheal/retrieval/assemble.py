@@ -108,7 +108,8 @@ NEIGHBOURS = {"target": ("guide",), "match": ("guide",), "guide": ("match", "tar
 
 def assemble_session(plan: dict, items: pd.DataFrame, unit_vectors: np.ndarray, s: SessionSettings,
                      goal: dict | None = None, exclude: set[str] | frozenset = frozenset(),
-                     text_cosines: dict[str, np.ndarray] | None = None, backend: str = "descriptors") -> dict:
+                     text_cosines: dict[str, np.ndarray] | None = None, backend: str = "descriptors",
+                     personal: np.ndarray | None = None) -> dict:
     """`plan`: a `SessionPlan.to_dict()`. `unit_vectors`: L2-normalised item vectors for MMR.
     Stages come back in plan order (match, guide, target)."""
     if items.empty:
@@ -129,7 +130,7 @@ def assemble_session(plan: dict, items: pd.DataFrame, unit_vectors: np.ndarray, 
     down = goal is not None and goal.get("arousal_direction") == "down"
     for name in [n for n in SELECTION_ORDER if n in by_name] + [n for n in by_name if n not in SELECTION_ORDER]:
         stage = by_name[name]
-        parts = score_stage(items, stage, s.scoring, None if text_cosines is None else text_cosines[name])
+        parts = score_stage(items, stage, s.scoring, None if text_cosines is None else text_cosines[name], personal)
         allowed, rules = _constraints(items, stage, goal, s)
         allowed &= ~np.isin(ids, list(used))
         notes: list[str] = []
@@ -173,6 +174,7 @@ def assemble_session(plan: dict, items: pd.DataFrame, unit_vectors: np.ndarray, 
             return {"total": float(parts["total"][i]), "descriptors": float(parts["descriptors"][i]),
                     "valence_arousal": float(parts["valence_arousal"][i]),
                     "text_cosine": None if np.isnan(parts["text"][i]) else float(parts["text"][i]),
+                    "personal": float(parts["personal"][i]),
                     "per_parameter": {k.removeprefix("fit_"): float(v[i]) for k, v in parts.items()
                                       if k.startswith("fit_")}}
         seconds = 60 * stage["minutes"]

@@ -13,7 +13,8 @@ from emoheal.retrieval.index import RetrievalIndex
 
 def retrieve(plan: dict, index: RetrievalIndex, settings: SessionSettings = SessionSettings(),
              goal: dict | None = None, exclude: Iterable[str] = (), text_encoder: Any = None,
-             candidate_threshold: int = 5000, candidates_per_stage: int = 500) -> dict:
+             candidate_threshold: int = 5000, candidates_per_stage: int = 500,
+             preferences: dict | None = None) -> dict:
     """`plan`: `SessionPlan.to_dict()`; `goal`: the planner's goal record (constraints);
     `text_encoder`: a CLaMP 3 text encoder, required by a hybrid index. Above
     `candidate_threshold` items, exact scoring runs on the FAISS neighbours of each stage's
@@ -30,12 +31,39 @@ def retrieve(plan: dict, index: RetrievalIndex, settings: SessionSettings = Sess
             cos = vectors @ q
             cosines[stage["name"]] = np.where(np.isfinite(cos), cos, -1.0)  # an item without a vector ranks last
     items, unit = index.items, index.unit_vectors
+    personal = personal_bonus(items, preferences) if preferences else None
     if len(items) > candidate_threshold and index.descriptor_index is not None:
         rows = index.candidates(plan, candidates_per_stage)
         items, unit = items.iloc[rows].reset_index(drop=True), unit[rows]
+        personal = None if personal is None else personal[rows]
         if cosines is not None:
             cosines = {name: c[rows] for name, c in cosines.items()}
-    result = assemble_session(plan, items, unit, settings, goal, frozenset(exclude), cosines, index.backend)
+    result = assemble_session(plan, items, unit, settings, goal, frozenset(exclude), cosines, index.backend,
+                              personal)
     result["index"] = {"items": int(len(index.items)), "vector_tags": index.meta.get("vector_tags"),
                        "descriptor_index": index.meta.get("descriptor_index")}
     return result
+
+
+# what a person's ratings can teach: the direction they like on each of these measures
+PREFERENCE_PARAMETERS = ("tempo_bpm", "mode_major", "density_onsets_per_s")
+
+
+def preference_scales(items) -> dict[str, dict[str, float]]:
+    """Mean and spread of each preference parameter over the corpus."""
+    out = {}
+    for p in PREFERENCE_PARAMETERS:
+        x = items[p].to_numpy(dtype=float)
+        out[p] = {"mean": float(np.nanmean(x)), "scale": float(np.nanstd(x) or 1.0)}
+    return out
+
+
+def personal_bonus(items, preferences: dict) -> np.ndarray:
+    """tanh of the liked directions applied to each item's standardised measures: in [-1, 1]."""
+    scales = preference_scales(items)
+    total = np.zeros(len(items))
+    for p, scale in scales.items():
+        if p in preferences:
+            z = (items[p].to_numpy(dtype=float) - scale["mean"]) / scale["scale"]
+            total += preferences[p] * np.nan_to_num(z)
+    return np.tanh(total)

@@ -31,6 +31,7 @@ class ScoringSettings:
         "brightness_hz": 0.6})
     tempo_octave_penalty: float = 0.25  # measured tempo may be double or half the felt one
     va_sharpness: float = 2.0
+    personal_weight: float = 0.15  # how much a person's learned preferences may move a score
 
     @classmethod
     def from_dict(cls, values: dict | None) -> ScoringSettings:
@@ -78,8 +79,8 @@ def valence_arousal_fit(item_v: np.ndarray, item_a: np.ndarray, stage_v: float, 
     return fit_v * fit_a
 
 
-def score_stage(items: pd.DataFrame, stage: dict, s: ScoringSettings, text_cosine: np.ndarray | None = None
-                ) -> dict[str, np.ndarray]:
+def score_stage(items: pd.DataFrame, stage: dict, s: ScoringSettings, text_cosine: np.ndarray | None = None,
+                personal: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Arrays over `items`: total, descriptors, valence_arousal, text (NaN without CLaMP 3) and
     each parameter's fit."""
     fits = parameter_fits(items, stage["targets"], s)
@@ -97,5 +98,8 @@ def score_stage(items: pd.DataFrame, stage: dict, s: ScoringSettings, text_cosin
         text_rank = order / max(len(order) - 1, 1)
         total = (w["text"] * text_rank + w["descriptors"] * descriptors + w["valence_arousal"] * va) / sum(w.values())
         text = text_cosine
+    if personal is not None:
+        total = total + s.personal_weight * personal
     return {"total": total, "descriptors": descriptors, "valence_arousal": va, "text": text,
+            "personal": personal if personal is not None else np.zeros(len(items)),
             **{f"fit_{p}": f for p, f in fits.items()}}

@@ -65,7 +65,8 @@ class RunnerPaths:
 
 
 class SessionRunner:
-    def __init__(self, paths: RunnerPaths = RunnerPaths(), locale: str = "US", text_encoder: Any = None):
+    def __init__(self, paths: RunnerPaths = RunnerPaths(), locale: str = "US", text_encoder: Any = None,
+                 feedback_db: str | Path | None = None):
         from emoheal.emotion.predictor import EmotionPredictor
         from emoheal.kg.planner import load_planner
         from emoheal.retrieval.index import load_index
@@ -77,6 +78,11 @@ class SessionRunner:
         self.text_encoder = text_encoder
         self.family = {label: node["family"] for label, node in self.planner._emotion.items()}
         self.multilingual = bool(self.predictor.meta.get("multilingual", False))
+        self.store = None
+        if feedback_db is not None:
+            from emoheal.session.feedback import FeedbackStore
+
+            self.store = FeedbackStore(feedback_db)
 
     def versions(self) -> dict:
         return {"emoheal": __version__, "emotion_model": self.predictor.meta.get("version"),
@@ -109,10 +115,10 @@ class SessionRunner:
         if safety.stops_session:
             return {**base, "emotions": emotions, "safety": safety.to_dict()}
         return self._compose(base, emotions, safety.to_dict(), goal, minutes, lang or
-                             ("zh" if detected == "zh" else "en"), exclude)
+                             ("zh" if detected == "zh" else "en"), exclude, user)
 
     def from_emotions(self, probabilities: dict[str, float], goal: str = "sleep", minutes: float | None = None,
-                      lang: str = "en", exclude: set[str] | frozenset = frozenset()) -> dict:
+                      lang: str = "en", exclude: set[str] | frozenset = frozenset(), user: str | None = None) -> dict:
         """The session for known emotion probabilities (no text: no detection, no screen)."""
         if goal not in self.planner.goals:
             raise SessionInputError(f"unknown goal {goal!r}; goals: {', '.join(self.planner.goals)}")
@@ -120,10 +126,10 @@ class SessionRunner:
                 "stages": [], "emotions": None, "notice": None}
         emotions = {"probabilities": probabilities, "labels": [], "truncated": False}
         return self._compose(base, emotions, {"level": "none", "reasons": [], "resources": [], "message": ""},
-                             goal, minutes, lang, exclude)
+                             goal, minutes, lang, exclude, user)
 
     def _compose(self, base: dict, emotions: dict, safety: dict, goal: str, minutes: float | None, lang: str,
-                 exclude) -> dict:
+                 exclude, user: str | None = None) -> dict:
         from emoheal.kg.planner import PlanInputError
         from emoheal.retrieval.retrieve import retrieve
         from emoheal.session.narrative import family_of, narratives
@@ -133,8 +139,9 @@ class SessionRunner:
         except PlanInputError as exc:
             raise SessionInputError(str(exc)) from None
         plan_dict = plan.to_dict()
-        retrieved = retrieve(plan_dict, self.index, goal=self.planner.goals[goal], exclude=exclude,
-                             text_encoder=self.text_encoder)
+        personal = self._personalisation(user, set(exclude))
+        retrieved = retrieve(plan_dict, self.index, goal=self.planner.goals[goal], exclude=personal["exclude"],
+                             text_encoder=self.text_encoder, preferences=personal["preferences"])
         family = family_of(plan_dict, self.family)
         story = narratives(plan_dict, family, lang)
         stages = []
@@ -149,7 +156,32 @@ class SessionRunner:
             })
         log.info("session %s: goal %s, %d stages, backend %s", base["session_id"], goal, len(stages),
                  retrieved["backend"])
-        return {**base, "emotions": emotions, "safety": safety, "family": family,
-                "prelude": story["prelude"], "epilogue": story["epilogue"], "stages": stages,
-                "retrieval": {"backend": retrieved["backend"], "status": retrieved["status"]},
-                "explanation": plan_dict["stages"][0]["explanation"]["summary"]}
+        result = {**base, "emotions": emotions, "safety": safety, "family": family,
+                  "prelude": story["prelude"], "epilogue": story["epilogue"], "stages": stages,
+                  "retrieval": {"backend": retrieved["backend"], "status": retrieved["status"]},
+                  "explanation": plan_dict["stages"][0]["explanation"]["summary"],
+                  "personalisation": personal["summary"], "user": user}
+        if self.store is not None:
+            self.store.record_session(result, user)
+        return result
+
+    def _personalisation(self, user: str | None, exclude: set[str]) -> dict:
+        """Recently heard items to leave out and learned preferences, with a sentence saying so."""
+        if self.store is None or user is None:
+            return {"exclude": exclude, "preferences": None, "summary": None}
+        from emoheal.retrieval.retrieve import preference_scales
+
+        recent = self.store.recent_items(user)
+        prefs = self.store.preferences(user, preference_scales(self.index.items))
+        words = {"tempo_bpm": ("faster", "slower"), "mode_major": ("more major", "more minor"),
+                 "density_onsets_per_s": ("busier", "sparser")}
+        leanings = [f"{words[p][0] if v > 0 else words[p][1]} ({v:+.2f})" for p, v in prefs.items()
+                    if p in words and abs(v) >= 0.1]
+        parts = []
+        if leanings:
+            parts.append(f"your {prefs['ratings']} earlier ratings lean toward " + ", ".join(leanings))
+        if recent:
+            parts.append(f"{len(recent)} recently heard item(s) are left out")
+        summary = ("Personalised: " + "; ".join(parts) + ".") if parts else None
+        return {"exclude": exclude | recent, "preferences": prefs if prefs.get("ratings") else None,
+                "summary": summary}
