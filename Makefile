@@ -52,8 +52,7 @@ run: params
 	dvc repro && emoheal metrics && \
 	echo "pipeline wall time: $$(( $$(date +%s) - start )) s" && \
 	emoheal detect "I can't fall asleep, I keep worrying about tomorrow's exam." "Thank you so much, this made my day!" && \
-	emoheal detect --json "I can't fall asleep, I keep worrying about tomorrow's exam." | \
-		emoheal kg plan --goal sleep --emotions -
+	emoheal session "I can't fall asleep, I keep worrying about tomorrow's exam."
 
 test: setup
 	$(BIN)/python -m pytest

@@ -247,8 +247,9 @@ def cmd_session(args: argparse.Namespace) -> int:
     try:
         for text in texts:  # bad input fails before any model loads
             check_text(text)
-        runner = SessionRunner(RunnerPaths(args.model, args.graph, args.index), locale=args.locale)
-        sessions = [runner.run(t, args.goal, args.minutes, args.lang) for t in texts]
+        runner = SessionRunner(RunnerPaths(args.model, args.graph, args.index), locale=args.locale,
+                               feedback_db=args.feedback_db)
+        sessions = [runner.run(t, args.goal, args.minutes, args.lang, user=args.user) for t in texts]
     except SessionInputError as exc:
         print(f"emoheal: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -326,6 +327,9 @@ def build_parser() -> argparse.ArgumentParser:
     session.add_argument("--locale", default=os.environ.get("EMOHEAL_LOCALE", "US"),
                          help="crisis resources for this country (US, UK, IE, CA, AU, CN)")
     session.add_argument("--json", action="store_true", help="print a JSON list, one session per text, in order")
+    session.add_argument("--user", help="a pseudonymous user id: personalise from, and record to, --feedback-db")
+    session.add_argument("--feedback-db", default=os.environ.get("EMOHEAL_FEEDBACK_DB"),
+                         help="SQLite file for sessions and ratings (default: none, nothing stored)")
     session.add_argument("--model", default="models/emotion")
     session.add_argument("--graph", default="models/kg/graph.json")
     session.add_argument("--index", default="models/corpus/index")
