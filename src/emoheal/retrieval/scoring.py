@@ -10,11 +10,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from emoheal.kg.planner import RANGE_KEYS  # the plan's names for each target range
 from emoheal.retrieval.items import MEASURES
 
-RANGE_KEYS = {"tempo_bpm": "tempo_range_bpm", "loudness_lufs": "loudness_range_lufs",
-              "register_midi": "register_range_midi", "density_onsets_per_s": "density_range_onsets_per_s",
-              "brightness_hz": "brightness_range_hz"}
 # parameters compared on a log2 scale, where ratios are what is heard
 _LOG = {"tempo_bpm", "density_onsets_per_s", "brightness_hz"}
 
