@@ -20,6 +20,7 @@ import time
 
 import numpy as np
 import torch
+from _timing import timed
 
 from emoheal.encoder.clamp3.model import Clamp3Model
 from emoheal.encoder.clamp3.segments import encode_audio_rows, encode_text_ids
@@ -33,15 +34,6 @@ MERT_V1_95M = {
     "conv_bias": False, "num_conv_pos_embeddings": 128, "num_conv_pos_embedding_groups": 16,
     "feat_extract_norm": "group", "feat_proj_layer_norm": True, "do_stable_layer_norm": False,
 }
-
-
-def _timed(fn, repeats: int) -> list[float]:
-    out = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - start)
-    return out
 
 
 def main() -> None:
@@ -65,17 +57,17 @@ def main() -> None:
               "clamp3": sum(p.numel() for p in clamp3.parameters())}
 
     x = np.random.default_rng(0).normal(size=int(args.seconds * SAMPLE_RATE)).astype(np.float32) * 0.1
-    mert_s = _timed(lambda: mert.embed(x, SAMPLE_RATE), 1)[0]
+    mert_s = timed(lambda: mert.embed(x, SAMPLE_RATE), 1)[0]
     rows = mert.embed(x, SAMPLE_RATE)
-    padded = _timed(lambda: encode_audio_rows(clamp3, rows, pad_to_limit=True), 3)
-    unpadded = _timed(lambda: encode_audio_rows(clamp3, rows, pad_to_limit=False), 3)
+    padded = timed(lambda: encode_audio_rows(clamp3, rows, pad_to_limit=True), 3)
+    unpadded = timed(lambda: encode_audio_rows(clamp3, rows, pad_to_limit=False), 3)
     same = float((encode_audio_rows(clamp3, rows)["global"]
                   - encode_audio_rows(clamp3, rows, pad_to_limit=False)["global"]).abs().max())
 
     ids = torch.cat([torch.tensor([0]), torch.randint(3, 250002, (22,)), torch.tensor([2])])  # a 24-token prompt
     encode_text_ids(clamp3, ids)  # warm-up
-    text_padded = _timed(lambda: encode_text_ids(clamp3, ids, pad_to_limit=True), args.queries)
-    text_unpadded = _timed(lambda: encode_text_ids(clamp3, ids, pad_to_limit=False), args.queries)
+    text_padded = timed(lambda: encode_text_ids(clamp3, ids, pad_to_limit=True), args.queries)
+    text_unpadded = timed(lambda: encode_text_ids(clamp3, ids, pad_to_limit=False), args.queries)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     total_padded = mert_s + statistics.median(padded)

@@ -14,25 +14,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import random
 import statistics
-import time
 from pathlib import Path
+
+from _timing import timed
 
 from emoheal.kg.compile import compile_graph
 from emoheal.kg.draw import draw_html, draw_png
 from emoheal.kg.planner import Planner
 from emoheal.utils.io import load_params, write_json
-
-
-def _timed(fn, repeats: int) -> list[float]:
-    out = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - start)
-    return out
 
 
 def _stats_us(seconds: list[float]) -> dict[str, float]:
@@ -60,11 +53,11 @@ def main() -> None:
     params = load_params(args.params)
     paths, settings = params["paths"], params["kg"]["planner"]
 
-    compile_times = _timed(lambda: compile_graph(paths["kg_rules"], paths["raw"], settings), 5)
+    compile_times = timed(lambda: compile_graph(paths["kg_rules"], paths["raw"], settings), 5)
     graph = compile_graph(paths["kg_rules"], paths["raw"], settings)
     tmp = Path(".cache/bench_kg")
-    draw_times = _timed(lambda: (draw_png(graph, tmp / "g.png"), draw_html(graph, tmp / "g.html")), 2)
-    load_times = _timed(lambda: Planner(graph), 20)
+    draw_times = timed(lambda: (draw_png(graph, tmp / "g.png"), draw_html(graph, tmp / "g.html")), 2)
+    load_times = timed(lambda: Planner(graph), 20)
     planner = Planner(graph)
 
     rng = random.Random(42)
@@ -72,21 +65,21 @@ def main() -> None:
     inputs = [{label: 1.0} for label in labels] + [detector_like(labels, rng) for _ in range(args.plans)]
     for emotions in inputs[:200]:  # warm-up
         planner.plan(emotions)
-    plan_times = [t for emotions in inputs for t in _timed(lambda e=emotions: planner.plan(e), 1)]
+    plan_times = [t for emotions in inputs for t in timed(lambda e=emotions: planner.plan(e), 1)]
     json_times = [t for emotions in inputs[:500]
-                  for t in _timed(lambda e=emotions: json.dumps(planner.plan(e).to_dict()), 1)]
+                  for t in timed(lambda e=emotions: json.dumps(planner.plan(e).to_dict()), 1)]
 
     # baseline: winner-takes-all lookup of a precomputed one-hot plan's match targets
     table = {label: planner.plan({label: 1.0}).stages[0].targets for label in labels}
     lookup_times = [t for emotions in inputs
-                    for t in _timed(lambda e=emotions: table[max(e, key=e.get)], 1)]
+                    for t in timed(lambda e=emotions: table[max(e, key=e.get)], 1)]
     # how much the blend matters: the match tempo a blend gives vs the top emotion's alone
     differences = [abs(planner.plan(e).stages[0].targets["tempo_bpm"] - table[max(e, key=e.get)]["tempo_bpm"])
                    for e in inputs[len(labels):len(labels) + 500]]
 
     result = {
         "machine": {"python": platform.python_version(), "processor": platform.machine(),
-                    "cpus": __import__("os").cpu_count()},
+                    "cpus": os.cpu_count()},
         "graph": {"version": planner.version, "nodes": len(graph["nodes"]), "edges": len(graph["edges"])},
         "compile_ms_median": round(1000 * statistics.median(compile_times), 1),
         "draw_ms_median": round(1000 * statistics.median(draw_times), 1),
