@@ -3,15 +3,19 @@ SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := git ca-certificates fluidsynth fluid-soundfont-gm ffmpeg
+APT_PACKAGES := git ca-certificates fluidsynth fluid-soundfont-gm ffmpeg chromium chromium-driver
 PROFILE ?= quickstart
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 # Offline by design: nothing may fetch weights or data from a hub at run time.
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export HF_HUB_DISABLE_TELEMETRY := 1
+# BentoML's model store and Bentos live in the project unless the caller points elsewhere.
+export BENTOML_HOME ?= $(CURDIR)/.bentoml
+export BENTOML_DO_NOT_TRACK := True
+SERVE_PORT ?= 3000
 
-.PHONY: help setup apt venv params run test test-all lint serve bento bench mlflow-ui lock clean
+.PHONY: help setup apt venv params run test test-all lint serve bento bento-models wheel bench mlflow-ui lock clean
 
 help:
 	@echo "make setup      Debian packages + .venv from requirements/lock.txt (idempotent)"
@@ -19,6 +23,8 @@ help:
 	@echo "make test       setup, then the test suite (what CI runs)"
 	@echo "make test-all   setup, then every test, slow ones included"
 	@echo "make lint       ruff"
+	@echo "make serve      the BentoML service + web page on http://127.0.0.1:$(SERVE_PORT) (after make run)"
+	@echo "make bento      import the MLflow champion, graph, index, media; build the Bento (offline)"
 	@echo "make mlflow-ui  the MLflow UI over the local store (http://127.0.0.1:5000)"
 	@echo "make bench      benchmarks: KG plan latency, corpus render/describe speed, emotion inference"
 	@echo "make lock       re-resolve requirements/base.in into requirements/lock.txt"
@@ -63,8 +69,20 @@ test-all: setup
 lint: setup
 	$(BIN)/ruff check src pipelines tests benchmarks
 
-serve:
-	@echo "The BentoML service arrives with the serving issue; nothing to serve yet." >&2; exit 2
+# The MLflow registry's champion + graph + index + media into the BentoML model store.
+bento-models: params
+	$(BIN)/emoheal bento import
+
+wheel: setup
+	rm -rf dist && $(BIN)/python -m pip wheel -q --no-deps --no-build-isolation -w dist . 2> >(grep -v "^WARNING: Location" >&2)
+
+bento: bento-models wheel
+	$(BIN)/bentoml build -f serving/bentofile.yaml .
+	@echo "containerise where Docker runs: bentoml containerize emoheal:latest (see README)"
+
+serve: setup
+	@test -d "$(BENTOML_HOME)/models/emoheal-session" || $(MAKE) bento-models
+	$(BIN)/bentoml serve serving.service:EmoHeal --host 127.0.0.1 --port $(SERVE_PORT)
 
 mlflow-ui: setup
 	$(BIN)/mlflow ui --backend-store-uri $${MLFLOW_TRACKING_URI:-sqlite:///$(CURDIR)/mlflow/mlflow.db} \

@@ -81,6 +81,24 @@ def cmd_params(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bento_import(args: argparse.Namespace) -> int:
+    from emoheal.bento.store import BundleError, import_models
+    from emoheal.utils.io import load_params
+
+    if not Path(args.params).is_file():
+        print(f"emoheal: error: {args.params} not found: run `make params` (or `emoheal params -o params.yaml`)",
+              file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        tags = import_models(load_params(args.params), alias=args.alias, onnx=not args.no_onnx)
+    except BundleError as exc:
+        print(f"emoheal: error: {exc}", file=sys.stderr)
+        return 1
+    for part, tag in tags.items():
+        print(f"imported {part}: {tag}")
+    return 0
+
+
 def cmd_metrics(args: argparse.Namespace) -> int:
     """The headline figures of an evaluation, readable in a terminal."""
     path = Path(args.file)
@@ -334,6 +352,16 @@ def build_parser() -> argparse.ArgumentParser:
     session.add_argument("--graph", default="models/kg/graph.json")
     session.add_argument("--index", default="models/corpus/index")
     session.set_defaults(func=cmd_session)
+
+    bento = sub.add_parser("bento", help="packaging for the BentoML service")
+    bento_sub = bento.add_subparsers(dest="bento_command", required=True)
+    bento_import = bento_sub.add_parser(
+        "import", help="put the MLflow champion model (+ its ONNX export), graph, index and media into the "
+                       "BentoML model store ($BENTOML_HOME)")
+    bento_import.add_argument("--alias", default="champion", help="registry alias to serve (default: champion)")
+    bento_import.add_argument("--params", default="params.yaml", help="composed parameters (paths, serving)")
+    bento_import.add_argument("--no-onnx", action="store_true", help="serve eager PyTorch: skip the ONNX export")
+    bento_import.set_defaults(func=cmd_bento_import)
 
     clamp3 = sub.add_parser("clamp3", help="the CLaMP 3 encoder: prove fidelity against an oracle")
     clamp3_sub = clamp3.add_subparsers(dest="clamp3_command", required=True)

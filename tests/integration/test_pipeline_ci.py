@@ -8,16 +8,12 @@ import subprocess
 
 import pytest
 
-from tests.helpers import PYTHON, ROOT, run_stage, write_params
+from tests.helpers import PYTHON, ROOT
 
 
 @pytest.fixture(scope="module")
-def pipeline(prepared_ci, tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("mlflow")
-    env = {"MLFLOW_TRACKING_URI": f"sqlite:///{tmp / 'mlflow.db'}"}
-    params_file = write_params(prepared_ci, tmp / "params.yaml")
-    outputs = {stage: run_stage(stage, params_file, env) for stage in ("train", "thresholds", "evaluate")}
-    return {"params": prepared_ci, "env": env, "outputs": outputs, "tmp": tmp}
+def pipeline(ci_pipeline):
+    return ci_pipeline
 
 
 def test_data_report_is_written(prepared_ci):
@@ -64,6 +60,7 @@ def test_mlflow_run_and_registered_model_exist(pipeline):
     assert len(versions) == 1
     version = versions[0]
     assert version.tags["data_hash"] and version.tags["git_commit"]
+    assert version.aliases == ["champion"]  # the first registered model is served until a promotion
     run = client.get_run(version.run_id)
     assert run.data.params["backbone.name"] == "tiny" and run.data.params["profile"] == "ci"
     assert "test.macro_f1" in run.data.metrics and "per_label.grief.f1" in run.data.metrics

@@ -11,23 +11,20 @@ import subprocess
 import pytest
 
 from emoheal.session.runner import RunnerPaths, SessionInputError, SessionRunner
-from tests.helpers import PYTHON, ROOT, run_stage, write_params
+from tests.helpers import PYTHON, ROOT
 
 FAMILY_EMOTIONS = {"anger": "anger", "disgust": "disgust", "fear": "fear", "joy": "joy", "sadness": "sadness",
                    "surprise": "surprise", "neutral": "neutral"}
 
 
 @pytest.fixture(scope="module")
-def paths(prepared_ci, kg_graph, tmp_path_factory):
+def paths(ci_pipeline, kg_graph, tmp_path_factory):
     from emoheal.kg.graph import write_graph
     from emoheal.retrieval.index import write_items
     from tests.code.test_retrieval import synthetic_items
 
     tmp = tmp_path_factory.mktemp("runner")
-    params = {**prepared_ci, "tracking": {**prepared_ci["tracking"], "enabled": False}}
-    params_file = write_params(params, tmp / "params.yaml")
-    for stage in ("train", "thresholds"):
-        run_stage(stage, params_file)
+    params = ci_pipeline["params"]
     write_graph(kg_graph, tmp / "graph.json")
     write_items(synthetic_items(per_quadrant=25, spread=0.35), tmp / "index")  # varied within quadrants
     return RunnerPaths(params["paths"]["model"], str(tmp / "graph.json"), str(tmp / "index"))

@@ -24,9 +24,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from emoheal.utils.resources import data_dir
+
 log = logging.getLogger(__name__)
 LEVELS = ("none", "low", "medium", "high")
-DEFAULT_DATA = Path(__file__).resolve().parents[3] / "data" / "safety"
 COUNTS: Counter = Counter()  # how many texts reached each level, per process: the only thing logged
 DISTRESS = ("sadness", "grief", "remorse", "fear", "nervousness", "disappointment")
 
@@ -66,8 +67,8 @@ def _read(path: Path) -> list[dict]:
 
 
 @lru_cache(maxsize=4)
-def load_rules(folder: str = str(DEFAULT_DATA)) -> tuple[list[Pattern], list[Pattern], dict[str, list[dict]]]:
-    root = Path(folder)
+def load_rules(folder: str | None = None) -> tuple[list[Pattern], list[Pattern], dict[str, list[dict]]]:
+    root = Path(folder) if folder else data_dir("safety")
     risks = [Pattern(r["id"], r["level"], re.compile(r["pattern"])) for r in _read(root / "patterns.csv")]
     for p in risks:
         if p.level not in ("medium", "high"):
@@ -79,7 +80,7 @@ def load_rules(folder: str = str(DEFAULT_DATA)) -> tuple[list[Pattern], list[Pat
     return risks, idioms, resources
 
 
-def resources_for(locale: str, folder: str = str(DEFAULT_DATA)) -> list[dict]:
+def resources_for(locale: str, folder: str | None = None) -> list[dict]:
     """The locale's crisis resources, then the international directory."""
     _, _, resources = load_rules(folder)
     return resources.get(locale.upper(), []) + resources.get("INT", [])
@@ -94,7 +95,7 @@ MEDIUM_NOTE = ("It sounds heavy right now. The music is here if it helps, and if
 
 
 def screen(text: str, emotions: dict[str, float] | None = None, locale: str = "US",
-           distress_threshold: float = 0.6, folder: str = str(DEFAULT_DATA)) -> SafetyResult:
+           distress_threshold: float = 0.6, folder: str | None = None) -> SafetyResult:
     """Screen one text. `emotions`: the detector's probabilities, when already known."""
     risks, idioms, _ = load_rules(folder)
     clean = normalise(text)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import time
 from pathlib import Path
 
@@ -43,11 +44,17 @@ class FeedbackError(ValueError):
     """A rating, stage or session that cannot be recorded."""
 
 
+class UnknownSessionError(FeedbackError):
+    """Feedback for a session this store never saw."""
+
+
 class FeedbackStore:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.path)
+        # one connection shared by a server's worker threads, writes serialised by the lock
+        self.db = sqlite3.connect(self.path, check_same_thread=False)
+        self.lock = threading.RLock()
         self.db.execute("PRAGMA foreign_keys = ON")
         self._migrate()
 
@@ -69,7 +76,7 @@ class FeedbackStore:
         """Ids, goal and the chosen items with their measured descriptors — no text."""
         items = {s["name"]: {"id": s["item"]["id"], "measured": s["item"]["measured"]}
                  for s in session["stages"] if s.get("item")}
-        with self.db:
+        with self.lock, self.db:
             if user is not None:
                 self.db.execute("INSERT OR IGNORE INTO users VALUES (?, ?)", (user, time.time()))
             self.db.execute("INSERT INTO sessions VALUES (?, ?, ?, ?, ?)",
@@ -80,9 +87,8 @@ class FeedbackStore:
             raise FeedbackError(f"unknown stage {stage!r}: {', '.join(STAGES)}")
         if rating is not None and (isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5):
             raise FeedbackError(f"a rating is a whole number from 1 to 5 (or none for skipped), not {rating!r}")
-        if self.db.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
-            raise FeedbackError(f"unknown session {session_id!r}")
-        with self.db:
+        with self.lock, self.db:
+            self._require_session(session_id)
             self.db.execute("INSERT OR REPLACE INTO feedback VALUES (?, ?, ?, ?)",
                             (session_id, stage, rating, time.time()))
 
@@ -90,21 +96,29 @@ class FeedbackStore:
         for name, value in (("reflected", reflected), ("calmer", calmer)):
             if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
                 raise FeedbackError(f"{name} is a whole number from 1 to 5, not {value!r}")
-        with self.db:
+        with self.lock, self.db:
+            self._require_session(session_id)
             self.db.execute("INSERT OR REPLACE INTO study VALUES (?, ?, ?, ?)",
                             (session_id, reflected, calmer, time.time()))
 
+    def _require_session(self, session_id: str) -> None:
+        if self.db.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
+            raise UnknownSessionError(f"unknown session {session_id!r}")
+
     def recent_items(self, user: str, days: float = 7.0) -> set[str]:
         since = time.time() - days * 86400
-        rows = self.db.execute("SELECT items FROM sessions WHERE user_id = ? AND created >= ?", (user, since))
+        with self.lock:
+            rows = self.db.execute("SELECT items FROM sessions WHERE user_id = ? AND created >= ?",
+                                   (user, since)).fetchall()
         return {item["id"] for (items,) in rows for item in json.loads(items).values()}
 
     def preferences(self, user: str, scales: dict[str, float]) -> dict:
         """Per parameter, the rating-weighted direction the person likes, in units of the corpus
         spread (`scales`): sum((rating - 3) * (value - mean)) / sum(|rating - 3|), clipped to [-1, 1]."""
-        rows = self.db.execute(
-            "SELECT s.items, f.stage, f.rating FROM feedback f JOIN sessions s ON s.id = f.session_id "
-            "WHERE s.user_id = ? AND f.rating IS NOT NULL", (user,)).fetchall()
+        with self.lock:
+            rows = self.db.execute(
+                "SELECT s.items, f.stage, f.rating FROM feedback f JOIN sessions s ON s.id = f.session_id "
+                "WHERE s.user_id = ? AND f.rating IS NOT NULL", (user,)).fetchall()
         if not rows:
             return {"ratings": 0}
         ratings, values = [], {p: [] for p in PREFERENCE_PARAMETERS}

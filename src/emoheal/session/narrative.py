@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import csv
 from functools import lru_cache
-from pathlib import Path
 
 from emoheal.kg.prompt import loudness_words, mode_words, tempo_words
+from emoheal.utils.resources import data_dir
 
-DEFAULT_TEMPLATES = Path(__file__).resolve().parents[3] / "data" / "narratives" / "templates.csv"
 FAMILIES = ("anger", "disgust", "fear", "joy", "sadness", "surprise", "neutral")
 PARTS = ("prelude", "match", "guide", "target", "epilogue")
 LANGUAGES = ("en", "zh")
@@ -26,7 +25,8 @@ class NarrativeError(ValueError):
 
 
 @lru_cache(maxsize=4)
-def load_templates(path: str = str(DEFAULT_TEMPLATES)) -> dict[tuple[str, str, str], str]:
+def load_templates(path: str | None = None) -> dict[tuple[str, str, str], str]:
+    path = path or str(data_dir("narratives", "templates.csv"))
     with open(path, encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     templates = {(r["lang"], r["part"], r["family"]): r["template"] for r in rows}
@@ -54,7 +54,7 @@ def family_of(plan: dict, family_by_label: dict[str, str]) -> str:
     return "neutral"
 
 
-def narratives(plan: dict, family: str, lang: str = "en", path: str = str(DEFAULT_TEMPLATES)) -> dict[str, str]:
+def narratives(plan: dict, family: str, lang: str = "en", path: str | None = None) -> dict[str, str]:
     if lang not in LANGUAGES:
         raise NarrativeError(f"no narratives in {lang!r}; available: {', '.join(LANGUAGES)}")
     t = load_templates(path)

@@ -24,18 +24,24 @@ LANGUAGES = ("en", "zh")
 
 
 class SessionInputError(ValueError):
-    """The text, goal, minutes or language cannot make a session."""
+    """The text, goal, minutes or language cannot make a session. `code` and `field` let a
+    server answer with a precise error (e.g. `text_too_long` on `text`)."""
+
+    def __init__(self, message: str, code: str = "invalid_input", field: str | None = None):
+        super().__init__(message)
+        self.code, self.field = code, field
 
 
 def check_text(text: Any, max_chars: int = MAX_TEXT_CHARS) -> str:
     if not isinstance(text, str):
-        raise SessionInputError(f"text must be a string, not {type(text).__name__}")
+        raise SessionInputError(f"text must be a string, not {type(text).__name__}", "validation_error", "text")
     if not text.strip():
-        raise SessionInputError("text is empty: write a few words about how you feel")
+        raise SessionInputError("text is empty: write a few words about how you feel", "text_empty", "text")
     if len(text) > max_chars:
-        raise SessionInputError(f"text is {len(text):,} characters; at most {max_chars:,} are accepted")
+        raise SessionInputError(f"text is {len(text):,} characters; at most {max_chars:,} are accepted",
+                                "text_too_long", "text")
     if _CONTROL.search(text):
-        raise SessionInputError("text contains control characters; send plain text")
+        raise SessionInputError("text contains control characters; send plain text", "invalid_text", "text")
     return text
 
 
@@ -66,12 +72,19 @@ class RunnerPaths:
 
 class SessionRunner:
     def __init__(self, paths: RunnerPaths = RunnerPaths(), locale: str = "US", text_encoder: Any = None,
-                 feedback_db: str | Path | None = None):
-        from emoheal.emotion.predictor import EmotionPredictor
+                 feedback_db: str | Path | None = None, predictor: Any = None,
+                 max_text_chars: int = MAX_TEXT_CHARS):
+        """`predictor`: anything with `.predict(texts) -> [Prediction]` and `.meta` (a server passes
+        its batching detector); by default the model at `paths.model` is loaded here."""
         from emoheal.kg.planner import load_planner
         from emoheal.retrieval.index import load_index
 
-        self.predictor = EmotionPredictor(paths.model)
+        if predictor is None:
+            from emoheal.emotion.predictor import EmotionPredictor
+
+            predictor = EmotionPredictor(paths.model)
+        self.predictor = predictor
+        self.max_text_chars = max_text_chars
         self.planner = load_planner(paths.graph)
         self.index = load_index(Path(paths.index))
         self.locale = locale
@@ -91,11 +104,13 @@ class SessionRunner:
 
     def run(self, text: str, goal: str = "sleep", minutes: float | None = None, lang: str | None = None,
             user: str | None = None, exclude: set[str] | frozenset = frozenset()) -> dict:
-        check_text(text)
+        check_text(text, self.max_text_chars)
         if goal not in self.planner.goals:
-            raise SessionInputError(f"unknown goal {goal!r}; goals: {', '.join(self.planner.goals)}")
+            raise SessionInputError(f"unknown goal {goal!r}; goals: {', '.join(self.planner.goals)}",
+                                    "unknown_goal", "goal")
         if lang is not None and lang not in LANGUAGES:
-            raise SessionInputError(f"unknown language {lang!r}; narratives exist in: {', '.join(LANGUAGES)}")
+            raise SessionInputError(f"unknown language {lang!r}; narratives exist in: {', '.join(LANGUAGES)}",
+                                    "unknown_language", "lang")
         session_id = uuid.uuid4().hex
         detected, confidence = detect_language(text)
         base = {"session_id": session_id, "goal": goal, "language": {"detected": detected, "confidence": confidence},
@@ -121,7 +136,8 @@ class SessionRunner:
                       lang: str = "en", exclude: set[str] | frozenset = frozenset(), user: str | None = None) -> dict:
         """The session for known emotion probabilities (no text: no detection, no screen)."""
         if goal not in self.planner.goals:
-            raise SessionInputError(f"unknown goal {goal!r}; goals: {', '.join(self.planner.goals)}")
+            raise SessionInputError(f"unknown goal {goal!r}; goals: {', '.join(self.planner.goals)}",
+                                    "unknown_goal", "goal")
         base = {"session_id": uuid.uuid4().hex, "goal": goal, "language": None, "versions": self.versions(),
                 "stages": [], "emotions": None, "notice": None}
         emotions = {"probabilities": probabilities, "labels": [], "truncated": False}
@@ -137,7 +153,8 @@ class SessionRunner:
         try:
             plan = self.planner.plan(emotions["probabilities"], goal, minutes)
         except PlanInputError as exc:
-            raise SessionInputError(str(exc)) from None
+            field = "minutes" if str(exc).startswith("minutes") else None
+            raise SessionInputError(str(exc), "invalid_plan", field) from None
         plan_dict = plan.to_dict()
         personal = self._personalisation(user, set(exclude))
         retrieved = retrieve(plan_dict, self.index, goal=self.planner.goals[goal], exclude=personal["exclude"],

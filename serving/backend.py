@@ -1,0 +1,163 @@
+"""What the HTTP layer calls: the bundled models loaded once, the session runner, the media
+lookup and the version stamps. Independent of BentoML so the app can be tested in-process;
+`service.py` builds it from the BentoML model store."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from emoheal import __version__
+from emoheal.emotion.artifacts import read_meta
+from emoheal.emotion.predictor import Prediction
+from emoheal.session.runner import RunnerPaths, SessionRunner
+from emoheal.utils.io import read_json
+
+log = logging.getLogger("emoheal.serving")
+RUNTIMES = ("onnx-int8", "onnx", "torch")
+ENV_OVERRIDES = {"EMOHEAL_FEEDBACK_DB": "feedback_db", "EMOHEAL_LOCALE": "locale",
+                 "EMOHEAL_MAX_TEXT_CHARS": "max_text_chars"}
+CONTENT_TYPES = {".flac": "audio/flac", ".wav": "audio/wav", ".ogg": "audio/ogg", ".mp3": "audio/mpeg",
+                 ".m4a": "audio/mp4", ".mp4": "video/mp4", ".webm": "video/webm", ".mkv": "video/x-matroska",
+                 ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
+
+
+def load_settings(session_dir: str | Path) -> dict[str, Any]:
+    """The serving section the bundle was built with, then EMOHEAL_* environment overrides."""
+    settings = read_json(Path(session_dir) / "settings.json")
+    for env, key in ENV_OVERRIDES.items():
+        if os.environ.get(env):
+            value = os.environ[env]
+            settings[key] = int(value) if key == "max_text_chars" else value
+    if os.environ.get("EMOHEAL_DETECTOR_RUNTIME"):
+        settings["detector"] = {**settings["detector"], "runtime": os.environ["EMOHEAL_DETECTOR_RUNTIME"]}
+    return settings
+
+
+def chosen_runtime(emotion_dir: str | Path, requested: str) -> str:
+    """`auto` means what the import's parity check chose (torch for a bundle without ONNX)."""
+    bundle = Path(emotion_dir) / "bundle.json"
+    if requested == "auto":
+        return read_json(bundle)["runtime"] if bundle.is_file() else "torch"
+    if requested not in RUNTIMES:
+        raise ValueError(f"unknown detector runtime {requested!r}: auto, {', '.join(RUNTIMES)}")
+    return requested
+
+
+def load_predictor(emotion_dir: str | Path, runtime: str, threads: int):
+    """The emotion predictor for a runtime: ONNX Runtime (int8 or fp32) or eager PyTorch."""
+    emotion_dir = Path(emotion_dir)
+    if runtime == "torch":
+        import torch
+
+        from emoheal.emotion.predictor import EmotionPredictor
+
+        torch.set_num_threads(threads)
+        return EmotionPredictor(emotion_dir)
+    from emoheal.emotion.onnx_predictor import OnnxEmotionPredictor
+
+    name = "model.int8.onnx" if runtime == "onnx-int8" else "model.onnx"
+    return OnnxEmotionPredictor(emotion_dir, emotion_dir / "onnx" / name, threads=threads)
+
+
+class RemotePredictor:
+    """The session runner's predictor when detection runs elsewhere (the batching detector service)."""
+
+    def __init__(self, call: Callable[[list[str]], list[dict]], meta: dict[str, Any]):
+        self.call, self.meta = call, meta
+
+    def predict(self, texts: list[str]) -> list[Prediction]:
+        return [Prediction(**row) for row in self.call(texts)]
+
+
+def finite(value: Any) -> Any:
+    """JSON has no NaN: unknown measurements become null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
+
+
+class Backend:
+    def __init__(self, emotion_dir: str | Path, session_dir: str | Path, predictor: Any = None,
+                 settings: dict[str, Any] | None = None):
+        self.emotion_dir, self.session_dir = Path(emotion_dir), Path(session_dir)
+        self.settings = settings or load_settings(self.session_dir)
+        bundle = self.emotion_dir / "bundle.json"
+        self.bundle = read_json(bundle) if bundle.is_file() else {}
+        self.meta = read_meta(self.emotion_dir / "model")
+        self.runtime = chosen_runtime(self.emotion_dir, self.settings["detector"]["runtime"])
+        if predictor is None:
+            predictor = load_predictor(self.emotion_dir, self.runtime, self.settings["detector"]["threads"])
+        self.predictor = predictor
+        paths = RunnerPaths(str(self.emotion_dir), str(self.session_dir / "graph.json"),
+                            str(self.session_dir / "index"))
+        self.runner = SessionRunner(paths, locale=self.settings["locale"], feedback_db=self.settings["feedback_db"],
+                                    predictor=predictor, max_text_chars=int(self.settings["max_text_chars"]))
+        self.items = self.runner.index.items.set_index("id", drop=False)
+        self.media_root = (self.session_dir / "media").resolve()
+        self.versions = {"emoheal": __version__, "emotion_model": self.meta["version"],
+                         "registry_version": self.bundle.get("registry_version"), "runtime": self.runtime,
+                         "graph": self.runner.planner.version, "retrieval_backend": self.runner.index.backend}
+
+    @property
+    def store(self):
+        return self.runner.store
+
+    def media(self, item_id: str, kind: str) -> tuple[Path, str] | None:
+        """(file, content type) of an item's audio, video or poster; None when it has none."""
+        if item_id not in self.items.index:
+            return None
+        row = self.items.loc[item_id]
+        column = {"audio": "audio_path", "video": "media_path", "poster": "poster_path"}.get(kind)
+        if column is None or (kind == "video" and row["media_type"] != "video"):
+            return None
+        rel = row.get(column) if column in row else None
+        if not isinstance(rel, str) or not rel:
+            rel = row["media_path"] if kind == "audio" and row["media_type"] == "audio" else None
+        if rel is None:
+            return None
+        path = (self.media_root / rel).resolve()
+        if not path.is_relative_to(self.media_root) or not path.is_file():  # only bundled files, never ../
+            return None
+        return path, CONTENT_TYPES.get(path.suffix.lower(), "application/octet-stream")
+
+    def item_payload(self, item: dict | None) -> dict | None:
+        if not item:
+            return None
+        video = item.get("media_type") == "video"
+        return {"id": item["id"], "title": item["title"], "media_type": item["media_type"],
+                "duration_s": item.get("duration_s"), "start_s": item.get("start_s"),
+                "audio_url": f"/media/{item['id']}", "video_url": f"/media/{item['id']}?kind=video" if video else None,
+                "poster_url": f"/media/{item['id']}?kind=poster" if item.get("poster_path") else None,
+                "measured": item.get("measured") or {}}
+
+    def session_payload(self, result: dict) -> dict:
+        """The runner's result in the API's shape: media as URLs (never server paths), no NaN."""
+        stages = []
+        for s in result["stages"]:
+            score = s.get("score") or {}
+            stages.append({
+                "name": s["name"], "minutes": s["minutes"], "start_minute": s["start_minute"],
+                "valence": s["valence"], "arousal": s["arousal"], "narrative": s["narrative"],
+                "what": s["prompt"], "why": s["explanation"]["plan"].get("summary", ""),
+                "targets": s["targets"], "status": s["status"], "item": self.item_payload(s.get("item")),
+                "score": score.get("total"), "alternatives": [a["id"] for a in s.get("alternatives", [])],
+            })
+        safety = result["safety"]
+        return finite({
+            "session_id": result["session_id"] if stages else None, "goal": result["goal"],
+            "language": result.get("language"), "notice": result.get("notice"),
+            "safety": {"level": safety["level"], "message": safety.get("message", ""),
+                       "resources": safety.get("resources", [])},
+            "emotions": result.get("emotions"), "prelude": result.get("prelude"),
+            "epilogue": result.get("epilogue"), "explanation": result.get("explanation"),
+            "personalisation": result.get("personalisation"), "stages": stages,
+        })

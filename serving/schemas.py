@@ -1,0 +1,167 @@
+"""Request and response models of the HTTP API (documented in serving/API.md and /docs.json).
+
+Requests are strict (unknown fields refused, no silent type coercion); the text limit is set
+when the app is built, so the OpenAPI schema states the limit the server enforces."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
+
+STAGE_NAMES = ("match", "guide", "target")
+UserId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+SessionId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
+Rating = Annotated[int, Field(ge=1, le=5, strict=True)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def text_field(max_chars: int):
+    return Annotated[str, Field(min_length=1, max_length=max_chars, strict=True,
+                                description=f"What the person wrote: 1 to {max_chars:,} characters. Never logged.")]
+
+
+def request_models(max_chars: int) -> tuple[type[Strict], type[Strict]]:
+    """(DetectRequest, SessionRequest) for the configured text limit."""
+    text = text_field(max_chars)
+    detect = create_model("DetectRequest", __base__=Strict, text=(text, ...))
+    session = create_model(
+        "SessionRequest", __base__=Strict, text=(text, ...),
+        goal=(Annotated[str, Field(strict=True, max_length=32, description="sleep, calm or uplift")], "sleep"),
+        minutes=(Annotated[float, Field(gt=0, le=1000, allow_inf_nan=False,
+                                        description="session length; the planner's limits apply")] | None, None),
+        lang=(Annotated[str, Field(strict=True, max_length=8, description="en or zh; null: from the text")] | None,
+              None),
+        user=(UserId | None, None),
+    )
+    return detect, session
+
+
+class FeedbackRequest(Strict):
+    """A stage rating (`stage` + `rating`, null rating = skipped) or the study answers (`reflected` + `calmer`)."""
+
+    session_id: SessionId
+    stage: Literal["match", "guide", "target"] | None = None
+    rating: Rating | None = None
+    reflected: Rating | None = Field(None, description="The music reflected how I feel (1-5)")
+    calmer: Rating | None = Field(None, description="I feel calmer / readier for sleep (1-5)")
+
+
+class Versions(BaseModel):
+    emoheal: str
+    emotion_model: str | None = None
+    registry_version: str | None = None
+    runtime: str | None = None
+    graph: str | None = None
+    retrieval_backend: str | None = None
+
+
+class Stamped(BaseModel):
+    request_id: str
+    versions: Versions
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ErrorResponse(Stamped):
+    error: ErrorBody
+
+
+class Language(BaseModel):
+    detected: str
+    confidence: float
+
+
+class Emotions(BaseModel):
+    probabilities: dict[str, float]
+    labels: list[str]
+    truncated: bool
+
+
+class Score(BaseModel):
+    label: str
+    probability: float
+
+
+class DetectResponse(Stamped):
+    language: Language
+    emotions: Emotions
+    top: list[Score]
+
+
+class Resource(BaseModel):
+    name: str
+    contact: str
+    how: str
+    hours: str
+    source: str
+
+
+class Safety(BaseModel):
+    level: Literal["none", "low", "medium", "high"]
+    message: str
+    resources: list[Resource]
+
+
+class Item(BaseModel):
+    id: str
+    title: str
+    media_type: str
+    duration_s: float | None
+    start_s: float | None
+    audio_url: str
+    video_url: str | None
+    poster_url: str | None
+    measured: dict[str, float | str | None]
+
+
+class Stage(BaseModel):
+    name: Literal["match", "guide", "target"]
+    minutes: float
+    start_minute: float
+    valence: float
+    arousal: float
+    narrative: str
+    what: str = Field(description="what the music does (the stage's musical prompt)")
+    why: str = Field(description="why: the plan's explanation for this stage")
+    targets: dict[str, Any]
+    status: str
+    item: Item | None
+    score: float | None
+    alternatives: list[str]
+
+
+class SessionResponse(Stamped):
+    session_id: str | None
+    goal: str
+    language: Language | None
+    notice: str | None
+    safety: Safety
+    emotions: Emotions | None
+    prelude: str | None = None
+    epilogue: str | None = None
+    explanation: str | None = None
+    personalisation: str | None = None
+    stages: list[Stage]
+
+
+class FeedbackResponse(Stamped):
+    session_id: str
+    recorded: Literal["stage", "study"]
+
+
+class Health(Stamped):
+    status: Literal["ok"]
+
+
+class Readiness(Stamped):
+    ready: bool
+    parts: dict[str, bool]
+    detail: str | None = None

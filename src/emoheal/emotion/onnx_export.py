@@ -1,0 +1,246 @@
+"""Export the trained emotion classifier to ONNX (fp32, and dynamic int8) for CPU serving.
+
+    .venv/bin/python -m emoheal.emotion.onnx_export --model models/emotion --out models/emotion_onnx [--parity]
+
+Writes into the output folder, and nothing else:
+    model.onnx        the classifier in fp32: inputs input_ids, attention_mask (int64, batch x sequence,
+                      both dynamic), output logits (batch x labels)
+    model.int8.onnx   the same with MatMul weights dynamically quantised to int8 (unless quantize=False)
+    onnx_model.json   the model version it was exported from, file hashes, opset, exporter, quantisation
+
+Tokenizer, thresholds and temperature stay in the model folder; `OnnxEmotionPredictor` reads them from
+there and refuses an ONNX folder exported from another model version. `parity` scores eager torch against
+both ONNX files on labelled texts with the project's thresholds, temperature and macro-F1, and
+`choose_runtime` keeps int8 only when it costs at most `max_f1_drop` of macro-F1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from emoheal.emotion.artifacts import META_FILE
+from emoheal.utils.hashing import sha256_file
+from emoheal.utils.io import write_json
+
+ONNX_FILE = "model.onnx"
+INT8_FILE = "model.int8.onnx"
+ONNX_META = "onnx_model.json"
+RUNTIMES = {ONNX_FILE: "onnx", INT8_FILE: "onnx-int8"}
+OPSET = 17
+INPUTS = ("input_ids", "attention_mask")
+OUTPUT = "logits"
+# Only the weight MatMuls (constant B): the embeddings (Gather) and the small head (Gemm) stay fp32.
+QUANT_DEFAULTS: dict[str, Any] = {"op_types": ["MatMul"], "per_channel": True, "reduce_range": False}
+EXPORT_TOLERANCE = 1e-3  # max |logit difference| eager vs fp32 ONNX accepted at export time
+# Example texts for tracing and the export check: different lengths, so padding is exercised.
+_SAMPLE_TEXTS = ["I am so happy you came, thank you!", "why?", "This is fine."]
+EXPORT_HINT = "python -m emoheal.emotion.onnx_export --model MODEL_ROOT --out ONNX_DIR"
+
+
+def model_dirs(model_root: str | Path) -> tuple[Path, Path]:
+    """(root with thresholds/calibration, model/ folder), given either of them."""
+    root = Path(model_root)
+    if (root / META_FILE).is_file():
+        return root.parent, root
+    return root, root / "model"
+
+
+def ort_session(path: str | Path, threads: int | None = None):
+    """A CPU InferenceSession with all graph optimisations; threads=None: onnxruntime's default."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.intra_op_num_threads = int(threads or 0)  # 0: onnxruntime's default (one per physical core)
+    options.inter_op_num_threads = 1
+    return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+
+
+def _check_inputs(tokenizer, max_length: int) -> list[dict[str, np.ndarray]]:
+    """Batches of several shapes (batch 1..64, lengths 2..max_length) to prove the axes are dynamic."""
+    long_text = " ".join(["this goes on and on"] * max_length)  # truncated to max_length
+    batches = [
+        tokenizer(_SAMPLE_TEXTS, padding=True, return_tensors="np"),
+        tokenizer(["why?"], return_tensors="np"),
+        tokenizer([long_text, *_SAMPLE_TEXTS, "ok"], truncation=True, max_length=max_length, padding=True,
+                  return_tensors="np"),
+    ]
+    mixed = [_SAMPLE_TEXTS[i % len(_SAMPLE_TEXTS)] * (1 + i % 7) for i in range(63)]
+    batches.append(tokenizer([long_text, *mixed], truncation=True, max_length=max_length, padding=True,
+                             return_tensors="np"))
+    short = {"input_ids": batches[1]["input_ids"][:, [0, -1]], "attention_mask": batches[1]["attention_mask"][:, :2]}
+    return [{k: np.asarray(b[k], dtype=np.int64) for k in INPUTS} for b in [*batches, short]]
+
+
+def _export_fp32(classifier, tokenizer, path: Path, opset: int) -> None:
+    import torch
+
+    sample = tokenizer(_SAMPLE_TEXTS, padding=True, return_tensors="pt")
+    args = (sample["input_ids"].long(), sample["attention_mask"].long())
+    axes = {"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"},
+            "logits": {0: "batch"}}
+    with torch.inference_mode(False), torch.no_grad():
+        torch.onnx.export(
+            classifier, args, str(path), input_names=list(INPUTS), output_names=[OUTPUT], dynamic_axes=axes,
+            opset_version=opset, do_constant_folding=True, dynamo=False,
+        )
+
+
+def _verify_export(classifier, tokenizer, path: Path, max_length: int) -> float:
+    """Max |logit diff| between eager torch and the exported graph over several shapes; raises if too big."""
+    import torch
+
+    session = ort_session(path, threads=1)
+    worst = 0.0
+    for feed in _check_inputs(tokenizer, max_length):
+        with torch.no_grad():
+            ref = classifier(torch.from_numpy(feed["input_ids"]), torch.from_numpy(feed["attention_mask"])).numpy()
+        got = session.run([OUTPUT], feed)[0]
+        worst = max(worst, float(np.abs(got - ref).max()))
+    if worst > EXPORT_TOLERANCE:
+        raise RuntimeError(f"the exported graph differs from eager torch by {worst:.2e} in logits "
+                           f"(> {EXPORT_TOLERANCE}): the export is not faithful")
+    return worst
+
+
+def quantize_int8(fp32_path: Path, int8_path: Path, settings: dict[str, Any]) -> None:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(
+        model_input=str(fp32_path), model_output=str(int8_path), op_types_to_quantize=list(settings["op_types"]),
+        per_channel=bool(settings["per_channel"]), reduce_range=bool(settings["reduce_range"]),
+        weight_type=QuantType.QInt8, extra_options={"MatMulConstBOnly": True},
+    )
+
+
+def export_onnx(model_root: str | Path, out_dir: str | Path, quantize: bool = True, *, opset: int = OPSET,
+                quantization: dict[str, Any] | None = None) -> dict:
+    """Export model_root's classifier to out_dir/model.onnx (+ model.int8.onnx); returns onnx_model.json."""
+    import onnx
+    import onnxruntime
+    import torch
+
+    from emoheal.emotion.artifacts import load_model_folder
+
+    _, model_dir = model_dirs(model_root)
+    classifier, tokenizer, meta = load_model_folder(model_dir, "cpu")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for name in (ONNX_FILE, INT8_FILE, ONNX_META):  # never leave a stale file from an earlier export
+        (out / name).unlink(missing_ok=True)
+
+    _export_fp32(classifier, tokenizer, out / ONNX_FILE, opset)
+    check_diff = _verify_export(classifier, tokenizer, out / ONNX_FILE, meta["max_length"])
+    settings = None
+    if quantize:
+        settings = {**QUANT_DEFAULTS, **(quantization or {}), "weight_type": "QInt8", "activations": "QUInt8 dynamic"}
+        quantize_int8(out / ONNX_FILE, out / INT8_FILE, settings)
+
+    files = {
+        name: {"runtime": RUNTIMES[name], "sha256": sha256_file(out / name), "bytes": (out / name).stat().st_size}
+        for name in (ONNX_FILE, INT8_FILE) if (out / name).is_file()
+    }
+    info = {
+        "model_version": meta["version"],
+        "weights_sha256": meta.get("weights_sha256"),
+        "labels": meta["labels"],
+        "max_length": meta["max_length"],
+        "pooling": meta["pooling"],
+        "inputs": {name: {"dtype": "int64", "shape": ["batch", "sequence"]} for name in INPUTS},
+        "outputs": {OUTPUT: {"dtype": "float32", "shape": ["batch", len(meta["labels"])]}},
+        "opset": opset,
+        "exporter": {"name": "torch.onnx.export (TorchScript, dynamo=False)", "torch": torch.__version__,
+                     "onnx": onnx.__version__, "onnxruntime": onnxruntime.__version__},
+        "export_check_max_abs_logit_diff": check_diff,
+        "quantization": settings,
+        "files": files,
+    }
+    write_json(out / ONNX_META, info)
+    return info
+
+
+def _score(probs: np.ndarray, thresholds: np.ndarray, targets: np.ndarray) -> dict[str, float]:
+    from emoheal.emotion.metrics import binarize, f1_summary
+
+    return f1_summary(targets, binarize(probs, thresholds))
+
+
+def parity(model_root: str | Path, onnx_dir: str | Path, texts: list[str], targets: np.ndarray,
+           threads: int | None = None) -> dict:
+    """Eager torch vs ONNX fp32 (vs ONNX int8 when exported) on labelled texts.
+
+    Each runtime's probabilities go through the model's temperature and per-label thresholds, and are
+    scored with the evaluation's F1 (sklearn, zero_division=0). `f1_drop` is eager macro-F1 minus the
+    runtime's (positive: the runtime is worse).
+    """
+    from emoheal.emotion.onnx_predictor import OnnxEmotionPredictor
+    from emoheal.emotion.predictor import EmotionPredictor
+
+    targets = np.asarray(targets, dtype=np.uint8)
+    if targets.shape[0] != len(texts):
+        raise ValueError(f"{len(texts)} texts but {targets.shape[0]} target rows")
+    eager = EmotionPredictor(model_root)
+    started = time.perf_counter()
+    logits, _ = eager.logits(texts)
+    seconds = {"torch": time.perf_counter() - started}
+    ref = eager.probabilities(logits)
+    ref_pred = ref >= eager.thresholds
+    scores = {"torch": _score(ref, eager.thresholds, targets)}
+    report: dict[str, Any] = {
+        "model_version": eager.version, "rows": len(texts), "calibrated": eager.calibrated,
+        "macro_f1": {"torch": scores["torch"]["macro_f1"]}, "micro_f1": {"torch": scores["torch"]["micro_f1"]},
+        "max_abs_prob_diff": {}, "label_agreement": {}, "f1_drop": {}, "seconds": seconds,
+    }
+    for name, runtime in RUNTIMES.items():
+        if not (Path(onnx_dir) / name).is_file():
+            continue
+        predictor = OnnxEmotionPredictor(model_root, Path(onnx_dir) / name, threads=threads)
+        started = time.perf_counter()
+        got, _ = predictor.logits(texts)
+        seconds[runtime] = time.perf_counter() - started
+        probs = predictor.probabilities(got)
+        score = _score(probs, predictor.thresholds, targets)
+        report["macro_f1"][runtime] = score["macro_f1"]
+        report["micro_f1"][runtime] = score["micro_f1"]
+        report["max_abs_prob_diff"][runtime] = float(np.abs(probs - ref).max())
+        report["label_agreement"][runtime] = float(((probs >= predictor.thresholds) == ref_pred).all(axis=1).mean())
+        report["f1_drop"][runtime] = scores["torch"]["macro_f1"] - score["macro_f1"]
+    report["int8_f1_drop"] = report["f1_drop"].get("onnx-int8")
+    report["seconds"] = {k: round(v, 2) for k, v in seconds.items()}
+    return report
+
+
+def choose_runtime(report: dict, max_f1_drop: float = 0.005) -> str:
+    """"onnx-int8" when int8 was scored and loses at most max_f1_drop macro-F1 against eager; else "onnx"."""
+    drop = report.get("f1_drop", {}).get("onnx-int8")
+    return "onnx-int8" if drop is not None and drop <= max_f1_drop + 1e-12 else "onnx"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="models/emotion", help="trained model folder (models/emotion)")
+    parser.add_argument("--out", required=True, help="folder for model.onnx, model.int8.onnx, onnx_model.json")
+    parser.add_argument("--no-quantize", action="store_true", help="export fp32 only")
+    parser.add_argument("--parity", metavar="PREPARED", nargs="?", const="data/prepared/goemotions",
+                        help="score eager vs ONNX on the prepared test split (default data/prepared/goemotions)")
+    parser.add_argument("--max-f1-drop", type=float, default=0.005)
+    args = parser.parse_args(argv)
+    info = export_onnx(args.model, args.out, quantize=not args.no_quantize)
+    print(json.dumps({k: info[k] for k in ("model_version", "opset", "quantization", "files")}, indent=2))
+    if args.parity:
+        from emoheal.data.prepared import read_prepared
+
+        test = read_prepared(args.parity, "test")
+        report = parity(args.model, args.out, test["text"].tolist(), test[info["labels"]].to_numpy(np.uint8))
+        report["chosen_runtime"] = choose_runtime(report, args.max_f1_drop)
+        print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

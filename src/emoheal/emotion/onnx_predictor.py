@@ -1,0 +1,91 @@
+"""OnnxEmotionPredictor: EmotionPredictor served by ONNX Runtime on CPU, without loading torch weights.
+
+The tokenizer, labels, max length, thresholds and temperature come from the trained model folder as for
+EmotionPredictor; the logits come from a graph written by `emoheal.emotion.onnx_export`, which must have
+been exported from that same model version.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from transformers import AutoTokenizer
+
+from emoheal.emotion.artifacts import ModelFolderError, read_meta
+from emoheal.emotion.onnx_export import EXPORT_HINT, INPUTS, ONNX_META, OUTPUT, model_dirs, ort_session
+from emoheal.emotion.predictor import EmotionPredictor
+from emoheal.utils.hashing import sha256_file
+from emoheal.utils.io import read_json
+
+
+class OnnxEmotionPredictor(EmotionPredictor):
+    """`predict` as EmotionPredictor's; `logits` runs model.onnx or model.int8.onnx in onnxruntime."""
+
+    def __init__(self, model_root: str | Path, onnx_file: str | Path, threads: int | None = None,
+                 batch_size: int = 64):
+        root, model_dir = model_dirs(model_root)
+        self.meta = read_meta(model_dir)
+        onnx_file = Path(onnx_file)
+        self.onnx_info = self._read_onnx_info(onnx_file, model_root)
+        self.onnx_file = onnx_file
+        self.tokenizer = AutoTokenizer.from_pretrained(model_dir / "encoder", local_files_only=True)
+        self.device = "cpu"
+        self.batch_size = batch_size
+        self.labels: list[str] = self.meta["labels"]
+        self.max_length: int = self.meta["max_length"]
+        thresholds = self._read_tuned(root / "thresholds.json")
+        calibration = self._read_tuned(root / "calibration.json")
+        self.thresholds = (
+            np.array([thresholds["thresholds"][name] for name in self.labels])
+            if thresholds else np.full(len(self.labels), 0.5)
+        )
+        self.temperature = float(calibration["temperature"]) if calibration else 1.0
+        self.calibrated = bool(thresholds and calibration)
+
+        self.session = ort_session(onnx_file, threads)
+        self.threads = threads
+
+    def _read_onnx_info(self, onnx_file: Path, model_root) -> dict:
+        """onnx_model.json beside the file, checked against this model version and the file's hash."""
+        hint = EXPORT_HINT.replace("MODEL_ROOT", str(model_root)).replace("ONNX_DIR", str(onnx_file.parent))
+        if not onnx_file.is_file():
+            raise ModelFolderError(f"{onnx_file} not found: export the ONNX model with `{hint}`")
+        meta_path = onnx_file.parent / ONNX_META
+        if not meta_path.is_file():
+            raise ModelFolderError(f"{meta_path} not found: {onnx_file} was not written by export_onnx; "
+                                   f"re-export with `{hint}`")
+        info = read_json(meta_path)
+        if info.get("model_version") != self.meta["version"]:
+            raise ModelFolderError(
+                f"{onnx_file} was exported from {info.get('model_version')}, but the model is "
+                f"{self.meta['version']}: re-export with `{hint}`"
+            )
+        entry = info.get("files", {}).get(onnx_file.name)
+        if entry is None:
+            raise ModelFolderError(f"{onnx_file.name} is not listed in {meta_path}: re-export with `{hint}`")
+        if sha256_file(onnx_file) != entry["sha256"]:
+            raise ModelFolderError(f"{onnx_file} does not match the hash in {meta_path} (changed after export): "
+                                   f"re-export with `{hint}`")
+        return info
+
+    @property
+    def runtime(self) -> str:
+        """"onnx" (fp32) or "onnx-int8"."""
+        return self.onnx_info["files"][self.onnx_file.name]["runtime"]
+
+    def logits(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(logits (n, 28), token counts before truncation (n,)), in input order — as EmotionPredictor."""
+        full = self.tokenizer(texts, add_special_tokens=True, truncation=False)["input_ids"]
+        lengths = np.array([len(x) for x in full])
+        order = np.argsort(-lengths, kind="stable")  # similar lengths together: less padding
+        out = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
+        for start in range(0, len(texts), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            enc = self.tokenizer(
+                [texts[i] for i in idx], truncation=True, max_length=self.max_length,
+                padding=True, return_tensors="np",
+            )
+            feed = {name: np.ascontiguousarray(enc[name], dtype=np.int64) for name in INPUTS}
+            out[idx] = self.session.run([OUTPUT], feed)[0]
+        return out, lengths

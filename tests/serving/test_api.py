@@ -1,0 +1,210 @@
+"""The HTTP API in-process (FastAPI app + the request middleware, a real Backend over the
+ci-trained model): responses, stamps, feedback, media ranges, and a clear 4xx for each kind
+of bad input — never a 5xx, never the person's text in a log."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+
+JSON = {"content-type": "application/json"}
+TEXT = "I can't sleep, my mind keeps going over tomorrow's meeting."
+
+
+@pytest.fixture(scope="module")
+def backend(bundle):
+    from serving.backend import Backend
+
+    return Backend(bundle["emotion"], bundle["session"])
+
+
+@pytest.fixture(scope="module")
+def client(backend):
+    from fastapi.testclient import TestClient
+
+    from serving.app import build_app
+    from serving.middleware import RequestContext
+
+    app = build_app(lambda: backend, backend.settings["max_text_chars"])
+    wrapped = RequestContext(app, versions=lambda: backend.versions,
+                             max_body_bytes=backend.settings["max_body_bytes"], local_app=app)
+    return TestClient(wrapped, raise_server_exceptions=False)
+
+
+def assert_error(response, status: int, code: str, field: str | None = None):
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["error"]["code"] == code, body
+    assert body["error"]["message"] and body["request_id"] == response.headers["x-request-id"]
+    assert body["versions"]["emoheal"]
+    if field:
+        assert body["error"]["field"] == field
+    return body
+
+
+def test_detect_returns_stamped_emotions(client):
+    r = client.post("/detect", json={"text": TEXT})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert len(body["emotions"]["probabilities"]) == 28 and len(body["top"]) == 5
+    assert body["top"][0]["probability"] >= body["top"][-1]["probability"]
+    assert body["versions"]["emotion_model"].startswith("emotion-tiny-") and body["versions"]["runtime"] == "torch"
+    assert len(body["request_id"]) == 32 and r.headers["x-request-id"] == body["request_id"]
+    assert "graph/kg-" in r.headers["x-emoheal-version"]
+
+
+def test_a_client_request_id_is_kept_and_a_bad_one_replaced(client):
+    assert client.post("/detect", json={"text": "hello there"},
+                       headers={"X-Request-ID": "trace-1234abcd"}).json()["request_id"] == "trace-1234abcd"
+    replaced = client.get("/healthz", headers={"X-Request-ID": "<script>"}).json()["request_id"]
+    assert replaced != "<script>" and len(replaced) == 32
+
+
+def test_a_session_has_three_stages_with_playable_media(client):
+    r = client.post("/session", json={"text": TEXT, "goal": "sleep", "minutes": 15})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert [s["name"] for s in body["stages"]] == ["match", "guide", "target"]
+    assert len(body["session_id"]) == 32 and body["safety"]["level"] in ("none", "low")
+    assert sum(s["minutes"] for s in body["stages"]) == pytest.approx(15)
+    for stage in body["stages"]:
+        assert stage["narrative"] and stage["what"] and stage["why"]
+        item = stage["item"]
+        assert item["audio_url"] == f"/media/{item['id']}" and "media_path" not in item  # no server paths
+        audio = client.get(item["audio_url"])
+        assert audio.status_code == 200 and audio.headers["content-type"] == "audio/flac"
+        assert audio.content[:4] == b"fLaC"
+
+
+def test_a_crisis_gets_resources_not_music(client):
+    body = client.post("/session", json={"text": "I want to end my life tonight"}).json()
+    assert body["stages"] == [] and body["session_id"] is None
+    assert body["safety"]["level"] == "high" and any(r["contact"] == "988" for r in body["safety"]["resources"])
+
+
+def test_feedback_per_stage_and_the_study_questions(client):
+    session = client.post("/session", json={"text": TEXT}).json()
+    sid = session["session_id"]
+    for stage, rating in (("match", 4), ("guide", None), ("target", 5)):
+        r = client.post("/feedback", json={"session_id": sid, "stage": stage, "rating": rating})
+        assert r.status_code == 200 and r.json()["recorded"] == "stage", r.text
+    r = client.post("/feedback", json={"session_id": sid, "reflected": 4, "calmer": 5})
+    assert r.status_code == 200 and r.json()["recorded"] == "study"
+    assert_error(client.post("/feedback", json={"session_id": "0" * 32, "stage": "match", "rating": 3}),
+                 404, "unknown_session", "session_id")
+    assert_error(client.post("/feedback", json={"session_id": sid, "stage": "match", "rating": 6}),
+                 422, "validation_error", "rating")
+    assert_error(client.post("/feedback", json={"session_id": sid, "reflected": 4}), 422, "validation_error")
+    assert_error(client.post("/feedback", json={"session_id": sid, "stage": "match", "reflected": 3, "calmer": 2}),
+                 422, "validation_error")
+
+
+def test_media_supports_range_requests_and_refuses_unknown_ids(client, serving_items):
+    item = serving_items["id"].iloc[3]
+    full = client.get(f"/media/{item}")
+    part = client.get(f"/media/{item}", headers={"Range": "bytes=0-99"})
+    assert part.status_code == 206 and part.content == full.content[:100]
+    assert part.headers["content-range"] == f"bytes 0-99/{len(full.content)}"
+    assert full.headers["accept-ranges"] == "bytes"
+    assert client.get(f"/media/{item}", headers={"Range": "bytes=999999999-"}).status_code == 416
+    assert_error(client.get("/media/no-such-item"), 404, "unknown_media")
+    escape = client.get("/media/..%2F..%2Fsettings.json")
+    assert escape.status_code == 404 and escape.json()["error"]["code"] in ("not_found", "unknown_media")
+    assert_error(client.get(f"/media/{item}?kind=video"), 404, "unknown_media")  # an audio-only item
+    video = serving_items["id"].iloc[0]
+    assert client.get(f"/media/{video}?kind=video").headers["content-type"] == "video/mp4"
+    assert client.get(f"/media/{video}?kind=poster").headers["content-type"] == "image/jpeg"
+    assert client.get(f"/media/{item}?kind=lyrics").status_code == 422
+
+
+@pytest.mark.parametrize(("request_kwargs", "status", "code", "field"), [
+    ({"json": {"text": ""}}, 422, "text_empty", "text"),
+    ({"json": {"text": "   \n "}}, 422, "text_empty", "text"),
+    ({"json": {"text": "x" * 2001}}, 422, "text_too_long", "text"),
+    ({"json": {"text": 42}}, 422, "validation_error", "text"),
+    ({"json": {"text": ["a", "b"]}}, 422, "validation_error", "text"),
+    ({"json": {"words": "hello"}}, 422, "validation_error", "text"),
+    ({"json": ["hello"]}, 422, "validation_error", None),
+    ({"content": b"", "headers": JSON}, 422, "validation_error", None),
+    ({"content": b"null", "headers": JSON}, 422, "validation_error", None),
+    ({}, 415, "unsupported_media_type", None),
+    ({"content": b'{"text": "unterminated', "headers": JSON}, 400, "invalid_json", None),
+    ({"content": b"\xff\xfe not utf-8", "headers": JSON}, 400, "invalid_json", None),
+    ({"content": b"text=hello", "headers": {"content-type": "application/x-www-form-urlencoded"}},
+     415, "unsupported_media_type", None),
+    ({"json": {"text": "hello\x00there"}}, 422, "invalid_text", "text"),
+    ({"json": {"text": "fine", "extra": 1}}, 422, "validation_error", "extra"),
+])
+def test_bad_detect_input_is_a_clear_4xx(client, request_kwargs, status, code, field):
+    assert_error(client.post("/detect", **request_kwargs), status, code, field)
+
+
+@pytest.mark.parametrize(("payload", "code", "field"), [
+    ({"text": "I feel tense", "goal": "party"}, "unknown_goal", "goal"),
+    ({"text": "I feel tense", "lang": "fr"}, "unknown_language", "lang"),
+    ({"text": "I feel tense", "minutes": 1}, "invalid_plan", "minutes"),
+    ({"text": "I feel tense", "minutes": "ten"}, "validation_error", "minutes"),
+    ({"text": "I feel tense", "user": "../../etc"}, "validation_error", "user"),
+    ({"text": "I feel tense", "goal": 3}, "validation_error", "goal"),
+])
+def test_bad_session_input_is_a_clear_4xx(client, payload, code, field):
+    assert_error(client.post("/session", json=payload), 422, code, field)
+
+
+def test_a_huge_body_is_refused_before_parsing(client):
+    assert_error(client.post("/session", content=b'{"text": "' + b"a" * 100_000 + b'"}',
+                             headers=JSON), 413, "body_too_large")
+
+
+def test_health_and_readiness_are_stamped(client):
+    health, ready = client.get("/healthz"), client.get("/readyz")
+    assert health.status_code == 200 and health.json()["status"] == "ok"
+    assert ready.status_code == 200 and ready.json()["ready"] and ready.json()["versions"]["graph"].startswith("kg-")
+
+
+def test_not_ready_is_a_503_that_says_so(bundle):
+    from fastapi.testclient import TestClient
+
+    from serving.app import build_app
+
+    client = TestClient(build_app(lambda: None))
+    assert client.get("/readyz").status_code == 503
+    r = client.post("/detect", json={"text": "hello"})
+    assert r.status_code == 503 and r.json()["error"]["code"] == "not_ready"
+
+
+def test_the_web_page_and_its_assets_are_local(client):
+    page = client.get("/")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert "/static/app.js" in page.text and "/static/style.css" in page.text
+    assert "http://" not in page.text and "https://" not in page.text  # no CDN
+    for asset in ("/static/app.js", "/static/style.css"):
+        r = client.get(asset)
+        assert r.status_code == 200 and "https://" not in r.text and "http://" not in r.text
+
+
+def test_openapi_documents_the_errors_and_the_limit(client):
+    schema = client.get("/openapi.json").json()
+    assert {"/detect", "/session", "/feedback", "/media/{item_id}", "/healthz", "/readyz"} <= set(schema["paths"])
+    assert "422" in schema["paths"]["/detect"]["post"]["responses"]
+    text = schema["components"]["schemas"]["DetectRequest"]["properties"]["text"]
+    assert text["maxLength"] == 2000 and text["minLength"] == 1
+
+
+def test_no_raw_text_in_logs(client, caplog):
+    secret = "my secret worry about Rosalind's surgery"
+    with caplog.at_level(logging.DEBUG):
+        client.post("/session", json={"text": secret})
+        client.post("/detect", json={"text": secret})
+        client.post("/detect", json={"text": secret + "\x00"})
+        client.post("/detect", content=b'{"text": "' + secret.encode() + b'"', headers=JSON)
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "Rosalind" not in logged and "surgery" not in logged
+    assert any(r.name == "emoheal.serving.access" and "/session 200" in r.getMessage() for r in caplog.records)
+
+
+def test_responses_never_carry_nan(client):
+    body = client.post("/session", json={"text": TEXT}).content
+    json.loads(body, parse_constant=lambda c: pytest.fail(f"{c} in the response"))
