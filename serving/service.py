@@ -86,7 +86,8 @@ class EmoHeal:
         from serving.backend import Backend, RemotePredictor
 
         emotion_dir, session_dir = stored(EMOTION_TAG), stored(SESSION_TAG)
-        predictor = RemotePredictor(self.detector.predict, read_meta(emotion_dir / "model"))
+        # looked up per call: the proxy learns the detector's endpoints once both are up
+        predictor = RemotePredictor(lambda texts: self.detector.predict(texts), read_meta(emotion_dir / "model"))
         STATE["backend"] = Backend(emotion_dir, session_dir, predictor=predictor)
         log.info("service ready: %s", STATE["backend"].versions)
 

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import tempfile
@@ -21,6 +22,7 @@ import pandas as pd
 
 from emoheal import __version__
 from emoheal.kg.graph import graph_version
+from emoheal.tracking.runs import flatten
 from emoheal.utils.io import read_json, write_json
 
 log = logging.getLogger(__name__)
@@ -119,10 +121,15 @@ def import_models(params: dict[str, Any], alias: str = "champion", root: str | P
                                      serving["detector"]["max_f1_drop"])
         labels = {"model_version": provenance["model_version"], "registry_version": provenance["registry_version"],
                   "alias": alias, "runtime": runtime["runtime"]}
-        with bentoml.models.create(EMOTION_MODEL, labels=labels, metadata={**provenance, **runtime},
+        record = json.loads(json.dumps({**provenance, **runtime}, default=str))  # plain types only
+        metadata = {k: v for k, v in record.items() if isinstance(v, (str, int, float, bool)) or v is None}
+        if record.get("parity"):
+            metadata.update({k: v for k, v in flatten(record["parity"], "parity.").items()
+                             if isinstance(v, (int, float, str, bool))})
+        with bentoml.models.create(EMOTION_MODEL, labels=labels, metadata=metadata,
                                    module="emoheal.bento.store") as model:
             shutil.copytree(folder, model.path, dirs_exist_ok=True)
-            write_json(Path(model.path) / "bundle.json", {**provenance, **runtime})
+            write_json(Path(model.path) / "bundle.json", record)
         tags["emotion"] = str(model.tag)
 
     graph_doc = read_json(graph)

@@ -1,0 +1,175 @@
+"""ONNX export and OnnxEmotionPredictor on a tiny untrained model (seconds, offline).
+
+The tiny model is the `tiny` backbone (a small XLM-R with a Unigram tokenizer) with a head scaled up so
+probabilities spread over (0, 1) and labels flip on both sides of the thresholds.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import onnx
+import pytest
+import torch
+
+from emoheal.emotion.artifacts import ModelFolderError, save_model_folder
+from emoheal.emotion.backbone import build_tiny_encoder, train_unigram_tokenizer
+from emoheal.emotion.model import EmotionClassifier
+from emoheal.emotion.onnx_export import INT8_FILE, ONNX_FILE, ONNX_META, choose_runtime, export_onnx, parity
+from emoheal.emotion.onnx_predictor import OnnxEmotionPredictor
+from emoheal.emotion.predictor import EmotionPredictor
+from emoheal.utils.hashing import sha256_file
+from emoheal.utils.io import write_json
+from tests.helpers import compose
+
+MAX_LENGTH = 16
+LABELS = [f"label{i}" for i in range(27)] + ["neutral"]
+WORDS = "calm sad happy angry proud scared tired glad sorry thanks love hate fine okay really very so not".split()
+TEXTS = [
+    "thanks",
+    "I am so happy and glad today",
+    "not okay",
+    " ".join(WORDS * 3),  # longer than MAX_LENGTH tokens: truncated
+    "really very tired and sorry",
+]
+
+
+def _corpus() -> list[str]:
+    rng = np.random.default_rng(0)
+    return [" ".join(rng.choice(WORDS, size=rng.integers(2, 12))) for _ in range(300)]
+
+
+def _tiny_model(folder, pooling: str, seed: int = 0) -> dict:
+    cfg = compose("backbone=tiny")["backbone"]
+    tokenizer = train_unigram_tokenizer(_corpus(), 120)
+    torch.manual_seed(seed)
+    encoder = build_tiny_encoder(cfg, tokenizer, MAX_LENGTH)
+    classifier = EmotionClassifier(encoder, len(LABELS), pooling).eval()
+    with torch.no_grad():
+        classifier.head.weight.normal_(0.0, 0.3)
+        classifier.head.bias.normal_(0.0, 0.3)
+    meta = {"labels": LABELS, "backbone": "tiny", "pooling": pooling, "max_length": MAX_LENGTH,
+            "multilingual": False, "dropout": 0.1}
+    meta = save_model_folder(folder / "model", classifier, tokenizer, meta)
+    rng = np.random.default_rng(seed)
+    write_json(folder / "thresholds.json", {
+        "model_version": meta["version"],
+        "thresholds": {name: round(float(t), 2) for name, t in zip(LABELS, rng.uniform(0.3, 0.7, len(LABELS)))},
+    })
+    write_json(folder / "calibration.json", {"model_version": meta["version"], "temperature": 1.3})
+    return meta
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    root = tmp_path_factory.mktemp("tiny_model")
+    meta = _tiny_model(root, "mean")
+    onnx_dir = root.parent / f"{root.name}_onnx"
+    info = export_onnx(root, onnx_dir)
+    return {"root": root, "meta": meta, "onnx_dir": onnx_dir, "info": info,
+            "eager": EmotionPredictor(root, batch_size=2),
+            "fp32": OnnxEmotionPredictor(root, onnx_dir / ONNX_FILE, threads=1, batch_size=2),
+            "int8": OnnxEmotionPredictor(root, onnx_dir / INT8_FILE, threads=1, batch_size=2)}
+
+
+def test_fp32_logits_equal_eager_for_batch_1_and_5_with_truncation(tiny):
+    eager, fp32 = tiny["eager"], tiny["fp32"]
+    for texts in (TEXTS[:1], TEXTS[3:4], TEXTS):
+        want, want_lengths = eager.logits(texts)
+        got, got_lengths = fp32.logits(texts)
+        np.testing.assert_array_equal(got_lengths, want_lengths)
+        np.testing.assert_allclose(got, want, atol=1e-4, rtol=0)
+    assert fp32.logits(TEXTS)[1][3] > MAX_LENGTH  # the long text really is truncated
+    # the same graph takes the largest batch and the shortest sequence too
+    wide = OnnxEmotionPredictor(tiny["root"], tiny["onnx_dir"] / ONNX_FILE, threads=1)
+    texts = [TEXTS[i % len(TEXTS)] for i in range(64)] + ["a"]
+    np.testing.assert_allclose(wide.logits(texts)[0], eager.logits(texts)[0], atol=1e-4, rtol=0)
+
+
+def test_predict_matches_eager_on_fp32(tiny):
+    want = tiny["eager"].predict(TEXTS)
+    got = tiny["fp32"].predict(TEXTS)
+    assert [p.labels for p in got] == [p.labels for p in want]
+    assert any(p.labels for p in want) and not all(len(p.labels) == len(LABELS) for p in want)
+    assert [p.truncated for p in got] == [p.truncated for p in want]
+    assert got[3].truncated and not got[0].truncated
+    assert [p.tokens for p in got] == [p.tokens for p in want]
+    assert all(p.model_version == tiny["meta"]["version"] for p in got)
+    assert tiny["fp32"].calibrated and tiny["fp32"].temperature == pytest.approx(1.3)
+    for a, b in zip(got, want):
+        assert max(abs(a.probabilities[k] - b.probabilities[k]) for k in LABELS) < 1e-5
+
+
+def test_int8_probabilities_are_close(tiny):
+    eager, int8 = tiny["eager"], tiny["int8"]
+    want = eager.probabilities(eager.logits(TEXTS)[0])
+    got = int8.probabilities(int8.logits(TEXTS)[0])
+    assert np.abs(got - want).max() < 0.05
+    ops = {node.op_type for node in onnx.load(str(tiny["onnx_dir"] / INT8_FILE)).graph.node}
+    assert {"DynamicQuantizeLinear", "MatMulInteger"} <= ops  # really quantised, not a copy of fp32
+    assert tiny["fp32"].runtime == "onnx" and int8.runtime == "onnx-int8"
+
+
+def test_onnx_model_json_records_what_was_exported(tiny):
+    info, onnx_dir = tiny["info"], tiny["onnx_dir"]
+    on_disk = json.loads((onnx_dir / ONNX_META).read_text())
+    assert on_disk == info
+    assert sorted(p.name for p in onnx_dir.iterdir()) == sorted([ONNX_FILE, INT8_FILE, ONNX_META])
+    assert info["model_version"] == tiny["meta"]["version"] and info["opset"] >= 14
+    assert info["quantization"]["weight_type"] == "QInt8" and "per_channel" in info["quantization"]
+    for name in (ONNX_FILE, INT8_FILE):
+        assert info["files"][name]["sha256"] == sha256_file(onnx_dir / name)
+
+
+def test_export_without_quantisation_and_with_cls_pooling(tmp_path):
+    _tiny_model(tmp_path / "cls", "cls", seed=1)
+    info = export_onnx(tmp_path / "cls", tmp_path / "onnx", quantize=False)
+    assert list(info["files"]) == [ONNX_FILE] and info["quantization"] is None
+    assert not (tmp_path / "onnx" / INT8_FILE).exists()
+    eager = EmotionPredictor(tmp_path / "cls")
+    fp32 = OnnxEmotionPredictor(tmp_path / "cls" / "model", tmp_path / "onnx" / ONNX_FILE)  # model/ itself
+    np.testing.assert_allclose(fp32.logits(TEXTS)[0], eager.logits(TEXTS)[0], atol=1e-4, rtol=0)
+
+
+def test_an_export_of_another_model_version_is_refused(tiny, tmp_path):
+    other = tmp_path / "onnx"
+    shutil.copytree(tiny["onnx_dir"], other)
+    info = json.loads((other / ONNX_META).read_text())
+    info["model_version"] = "emotion-tiny-000000000000"
+    (other / ONNX_META).write_text(json.dumps(info))
+    with pytest.raises(ModelFolderError) as caught:
+        OnnxEmotionPredictor(tiny["root"], other / ONNX_FILE)
+    message = str(caught.value)
+    assert "emotion-tiny-000000000000" in message and tiny["meta"]["version"] in message
+    assert "python -m emoheal.emotion.onnx_export" in message
+
+
+def test_a_missing_onnx_file_is_refused_naming_the_export_command(tiny, tmp_path):
+    with pytest.raises(ModelFolderError) as caught:
+        OnnxEmotionPredictor(tiny["root"], tmp_path / "nowhere" / ONNX_FILE)
+    message = str(caught.value)
+    assert "not found" in message and "python -m emoheal.emotion.onnx_export" in message
+    shutil.copy(tiny["onnx_dir"] / ONNX_FILE, tmp_path / ONNX_FILE)  # a graph without its onnx_model.json
+    with pytest.raises(ModelFolderError, match=ONNX_META):
+        OnnxEmotionPredictor(tiny["root"], tmp_path / ONNX_FILE)
+
+
+def test_parity_report_and_runtime_choice(tiny):
+    texts = [TEXTS[i % len(TEXTS)] + f" {WORDS[i % len(WORDS)]}" for i in range(12)]
+    targets = np.random.default_rng(0).integers(0, 2, size=(len(texts), len(LABELS)))
+    report = parity(tiny["root"], tiny["onnx_dir"], texts, targets, threads=1)
+    assert set(report["macro_f1"]) == {"torch", "onnx", "onnx-int8"}
+    assert set(report["max_abs_prob_diff"]) == {"onnx", "onnx-int8"}
+    assert report["macro_f1"]["onnx"] == pytest.approx(report["macro_f1"]["torch"])
+    assert report["max_abs_prob_diff"]["onnx"] < 1e-4 and report["max_abs_prob_diff"]["onnx-int8"] < 0.05
+    assert report["int8_f1_drop"] == pytest.approx(report["macro_f1"]["torch"] - report["macro_f1"]["onnx-int8"])
+    assert report["rows"] == len(texts) and report["model_version"] == tiny["meta"]["version"]
+
+    assert choose_runtime({"f1_drop": {"onnx": 0.0, "onnx-int8": 0.004}}) == "onnx-int8"
+    assert choose_runtime({"f1_drop": {"onnx": 0.0, "onnx-int8": 0.005}}) == "onnx-int8"
+    assert choose_runtime({"f1_drop": {"onnx": 0.0, "onnx-int8": -0.01}}) == "onnx-int8"
+    assert choose_runtime({"f1_drop": {"onnx": 0.0, "onnx-int8": 0.006}}) == "onnx"
+    assert choose_runtime({"f1_drop": {"onnx": 0.0, "onnx-int8": 0.006}}, max_f1_drop=0.01) == "onnx-int8"
+    assert choose_runtime({"f1_drop": {"onnx": 0.0}}) == "onnx"
