@@ -78,7 +78,7 @@ class RequestContext:
                 await reject(415, "unsupported_media_type", "send the request as JSON "
                              "(Content-Type: application/json)")
             else:
-                target = self.local_app if self.local_app is not None and path in ("/healthz", "/readyz") else self.app
+                target = self.local_app if self.local_app is not None and _ours(path) else self.app
                 await target(scope, limited_receive, stamped_send)
         except BodyTooLarge:
             if status[0] == 0:
@@ -87,6 +87,13 @@ class RequestContext:
             log.info("%s %s %s %.1f ms id=%s", method, path, status[0], (time.perf_counter() - started) * 1e3,
                      request_id)
             REQUEST_ID.reset(token)
+
+
+def _ours(path: str) -> bool:
+    """Paths answered by our app directly: the probes (stamped JSON instead of the framework's
+    plain text) and media ids, whatever bytes they contain (the framework's catch-all mount
+    does not match ids with a newline, and its 404 would not be JSON)."""
+    return path in ("/healthz", "/readyz") or path.startswith("/media/")
 
 
 def _is_json(content_type: str) -> bool:

@@ -37,6 +37,8 @@ OPSET = 17
 INPUTS = ("input_ids", "attention_mask")
 OUTPUT = "logits"
 # Only the weight MatMuls (constant B): the embeddings (Gather) and the small head (Gemm) stay fp32.
+# On the MiniLM model (test macro-F1 drop vs eager): per-channel 0.0066, per-tensor 0.0077, per-channel with
+# reduce_range 0.0067, MatMul+Gather 0.0094; per-channel is the least lossy, yet above a 0.005 margin.
 QUANT_DEFAULTS: dict[str, Any] = {"op_types": ["MatMul"], "per_channel": True, "reduce_range": False}
 EXPORT_TOLERANCE = 1e-3  # max |logit difference| eager vs fp32 ONNX accepted at export time
 # Example texts for tracing and the export check: different lengths, so padding is exercised.

@@ -1,0 +1,232 @@
+"""The real thing, end to end: the ci-trained model registered in a real MLflow store (champion)
+→ `emoheal bento import` → `bentoml build` (offline) → `bentoml serve` of the built Bento on
+loopback; then HTTP, adaptive batching, schemathesis against the OpenAPI schema, a browser
+session in Debian's Chromium driven by Playwright, and a short locust load run."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.helpers import ROOT, write_params
+from tests.serving.conftest import write_tone
+
+BIN = Path(sys.executable).parent
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+TEXT = "I can't sleep, my mind keeps going over tomorrow's meeting."
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run(cmd: list[str], env: dict, cwd: Path = ROOT, timeout: int = 600) -> subprocess.CompletedProcess:
+    result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, f"{cmd} failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
+    return result
+
+
+@pytest.fixture(scope="module")
+def workspace(ci_pipeline, kg_graph, serving_items, tmp_path_factory) -> dict:
+    """A project-shaped folder with the compiled graph, an index and its media, and the env
+    pointing at the ci pipeline's MLflow store and a fresh BentoML home."""
+    from emoheal.kg.graph import write_graph
+    from emoheal.retrieval.index import write_items
+
+    tmp = tmp_path_factory.mktemp("bento")
+    root = tmp / "project"
+    write_graph(kg_graph, root / "models" / "kg" / "graph.json")
+    items = serving_items[serving_items["media_type"] == "audio"].reset_index(drop=True)
+    write_items(items, root / "models" / "corpus" / "index")
+    for i, rel in enumerate(items["audio_path"]):
+        write_tone(root / rel, seconds=6.0, freq=110.0 * (1 + i % 5))
+    params = {**ci_pipeline["params"], "paths": {**ci_pipeline["params"]["paths"], "kg": "models/kg",
+                                                 "corpus": "models/corpus"}}
+    env = {**os.environ, **ci_pipeline["env"], "BENTOML_HOME": str(tmp / "bentoml"), "BENTOML_DO_NOT_TRACK": "True",
+           "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "EMOHEAL_FEEDBACK_DB": str(tmp / "feedback.sqlite"),
+           "PATH": f"{BIN}:{os.environ.get('PATH', '')}"}
+    return {"root": root, "params_file": write_params(params, root / "params.yaml"), "env": env, "tmp": tmp}
+
+
+@pytest.fixture(scope="module")
+def built(workspace) -> dict:
+    env = workspace["env"]
+    imported = run([str(BIN / "emoheal"), "bento", "import", "--params", str(workspace["params_file"])], env,
+                   cwd=workspace["root"])
+    run([str(BIN / "python"), "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w",
+         str(ROOT / "dist"), str(ROOT)], env)
+    build = run([str(BIN / "bentoml"), "build", "-f", "serving/bentofile.yaml", ".", "--output", "tag"], env)
+    tag = re.search(r"(emoheal:\w+)", build.stdout.strip().splitlines()[-1]).group(1)
+    return {"import": imported.stdout, "tag": tag}
+
+
+@pytest.fixture(scope="module")
+def server(workspace, built):
+    port = free_port()
+    log = open(workspace["tmp"] / "server.log", "w")  # noqa: SIM115 - closed at teardown
+    proc = subprocess.Popen([str(BIN / "bentoml"), "serve", built["tag"], "--host", "127.0.0.1", "--port", str(port)],
+                            cwd=workspace["tmp"], env=workspace["env"], stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        assert proc.poll() is None, (workspace["tmp"] / "server.log").read_text()[-4000:]
+        time.sleep(1)
+    else:
+        pytest.fail("the service did not become ready:\n" + (workspace["tmp"] / "server.log").read_text()[-4000:])
+    yield {"url": url, "log": workspace["tmp"] / "server.log"}
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+    log.close()
+
+
+def test_the_bento_bundles_models_code_data_and_page(workspace, built):
+    assert "imported emotion: emoheal-emotion:" in built["import"] and "imported session:" in built["import"]
+    name, version = built["tag"].split(":")
+    bento = Path(workspace["env"]["BENTOML_HOME"]) / "bentos" / name / version
+    manifest = (bento / "bento.yaml").read_text()
+    assert "emoheal-emotion" in manifest and "emoheal-session" in manifest
+    for rel in ("src/serving/service.py", "src/serving/web/index.html", "src/serving/web/app.js",
+                "src/data/safety/patterns.csv", "src/data/narratives/templates.csv"):
+        assert (bento / rel).is_file(), rel
+    assert list((bento / "env" / "python" / "wheels").glob("emoheal-*.whl"))
+    tags = dict(re.findall(r"tag: (emoheal-\w+):(\w+)", manifest))
+    store = Path(workspace["env"]["BENTOML_HOME"]) / "models"
+    emotion = store / "emoheal-emotion" / tags["emoheal-emotion"]
+    record = json.loads((emotion / "bundle.json").read_text())
+    assert record["alias"] == "champion" and record["registry_version"] == "1"
+    assert record["runtime"] in ("onnx", "onnx-int8") and record["parity"]["rows"] > 0
+    assert (emotion / "onnx" / "model.onnx").is_file()
+    assert (store / "emoheal-session" / tags["emoheal-session"] / "media").is_dir()
+    # the archive a deployer carries to a Docker host holds the models too
+    archive = workspace["tmp"] / "emoheal.bento"
+    run([str(BIN / "bentoml"), "export", built["tag"], str(archive)], workspace["env"])
+    import tarfile
+
+    with tarfile.open(archive) as tar:
+        names = tar.getnames()
+    assert any("models/emoheal-emotion" in n for n in names) and any("models/emoheal-session" in n for n in names)
+
+
+def test_served_api_end_to_end(server):
+    url = server["url"]
+    session = httpx.post(f"{url}/session", json={"text": TEXT}, timeout=30)
+    assert session.status_code == 200, session.text
+    body = session.json()
+    assert [s["name"] for s in body["stages"]] == ["match", "guide", "target"]
+    assert body["versions"]["registry_version"] == "1" and body["versions"]["runtime"].startswith("onnx")
+    assert session.headers["x-request-id"] == body["request_id"]
+    audio = httpx.get(url + body["stages"][0]["item"]["audio_url"], headers={"Range": "bytes=0-31"})
+    assert audio.status_code == 206 and audio.content[:4] == b"fLaC"
+    r = httpx.post(f"{url}/feedback", json={"session_id": body["session_id"], "stage": "target", "rating": 5})
+    assert r.status_code == 200
+    bad = httpx.post(f"{url}/session", content=b"{not json", headers={"content-type": "application/json"})
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_json"
+    assert httpx.get(f"{url}/healthz").json()["status"] == "ok"
+    assert "emoheal_sessions_total" in httpx.get(f"{url}/metrics").text
+
+
+def test_concurrent_detections_share_batches(server):
+    url = server["url"]
+
+    def detect(i: int) -> int:
+        return httpx.post(f"{url}/detect", json={"text": f"{TEXT} ({i})"}, timeout=30).status_code
+
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        assert set(pool.map(detect, range(64))) == {200}
+    metrics = httpx.get(f"{url}/metrics").text
+    pattern = r"bentoml_service_adaptive_batch_size_{}\{{[^}}]*predict[^}}]*\}} (\S+)"
+    sums = [float(v) for v in re.findall(pattern.format("sum"), metrics)]
+    counts = [float(v) for v in re.findall(pattern.format("count"), metrics)]
+    assert sum(sums) >= 64 and sum(counts) < sum(sums), (sums, counts)  # some batches held more than one text
+
+
+def test_schemathesis_finds_no_server_errors_and_schema_conformance(server, tmp_path):
+    result = subprocess.run(
+        [str(BIN / "st"), "run", f"{server['url']}/openapi.json", "--checks",
+         "not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance",
+         "--max-examples", "25", "--phases", "examples,coverage,fuzzing", "--workers", "2",
+         "--suppress-health-check", "all", "--seed", "1", "--max-time", "60"],
+        capture_output=True, text=True, timeout=400, cwd=tmp_path, env={**os.environ, "NO_COLOR": "1"})
+    output = result.stdout[-6000:] + result.stderr[-2000:]
+    assert result.returncode == 0, output
+    assert re.search(r"Tested:\s+6\b", result.stdout), output  # detect, session, feedback, media, healthz, readyz
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is installed by `make setup`")
+def test_browser_session_in_chromium(server):
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run",
+            "--autoplay-policy=no-user-gesture-required"])
+        page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
+        requests: list[str] = []
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(server["url"] + "/")
+        page.get_by_label("How are you feeling right now?").fill(TEXT)
+        page.keyboard.press("Tab")
+        page.click("#start")
+        page.wait_for_selector("article.stage-card[data-stage=target]", timeout=30_000)
+        assert page.locator("article.stage-card").count() == 3
+        assert page.locator(".emotion-bar").count() >= 1
+        durations = page.wait_for_function(
+            "() => { const a = [...document.querySelectorAll('audio.stage-audio')];"
+            " return a.length === 3 && a.every(e => e.duration > 0) ? a.map(e => e.duration) : false; }",
+            timeout=30_000).json_value()
+        assert all(d > 5 for d in durations)
+        for stage in ("match", "guide", "target"):
+            card = page.locator(f"article.stage-card[data-stage={stage}]")
+            card.locator("input[type=radio][value='4']").check()
+            card.locator(".send-rating").click()
+            status = f"article.stage-card[data-stage={stage}] .rating-status"
+            page.wait_for_function(f"() => document.querySelector('{status}').textContent.includes('saved')")
+        page.check("#reflected-4")
+        page.check("#calmer-5")
+        page.click("#send-study")
+        page.wait_for_function("() => document.querySelector('#study-status').textContent.includes('Thank you')")
+        page.click("#play-session")
+        page.wait_for_function("() => { const a = document.querySelector('article.stage-card.playing audio');"
+                               " return a && a.currentTime > 0; }", timeout=15_000)
+        no_scroll = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        page.screenshot(path=str(ARTIFACTS / "web_session.png"), full_page=True)
+        browser.close()
+    assert no_scroll, "the page scrolls sideways on a phone"
+    assert all(u.startswith(server["url"]) for u in requests), [u for u in requests if not u.startswith(server["url"])]
+    assert (ARTIFACTS / "web_session.png").stat().st_size > 10_000
+
+
+def test_short_load_run_has_no_errors(server, tmp_path):
+    result = subprocess.run(
+        [str(BIN / "locust"), "-f", str(ROOT / "benchmarks" / "locustfile.py"), "--headless", "-u", "16", "-r", "8",
+         "-t", "20s", "--host", server["url"], "--only-summary", "--csv", str(tmp_path / "load")],
+        capture_output=True, text=True, timeout=180, cwd=tmp_path)
+    stats = (tmp_path / "load_stats.csv").read_text()
+    total = next(line for line in stats.splitlines() if ",Aggregated," in line).split(",")
+    requests, failures = int(total[2]), int(total[3])
+    assert requests > 50 and failures == 0, result.stdout[-3000:] + result.stderr[-3000:]
