@@ -67,7 +67,7 @@ test-all: setup
 	$(BIN)/python -m pytest -m "slow or not slow"
 
 lint: setup
-	$(BIN)/ruff check src pipelines tests benchmarks
+	$(BIN)/ruff check src pipelines serving tests benchmarks
 
 # The MLflow registry's champion + graph + index + media into the BentoML model store.
 bento-models: params

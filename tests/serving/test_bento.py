@@ -215,6 +215,12 @@ def test_browser_session_in_chromium(server):
                                " return a && a.currentTime > 0; }", timeout=15_000)
         no_scroll = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
         page.screenshot(path=str(ARTIFACTS / "web_session.png"), full_page=True)
+        # a text that signals risk: support and resources, no music
+        page.fill("#mood-text", "I want to end my life tonight")
+        page.click("#start")
+        page.wait_for_selector("#crisis:not([hidden])", timeout=30_000)
+        assert "988" in page.inner_text("#crisis") and page.locator("article.stage-card").count() == 0
+        page.screenshot(path=str(ARTIFACTS / "web_crisis.png"))
         browser.close()
     assert no_scroll, "the page scrolls sideways on a phone"
     assert all(u.startswith(server["url"]) for u in requests), [u for u in requests if not u.startswith(server["url"])]
