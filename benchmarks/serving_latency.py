@@ -1,6 +1,6 @@
 """HTTP latency and throughput of the BentoML service, against a plain FastAPI + pipeline baseline.
 
-    .venv/bin/python benchmarks/serving_latency.py [--requests 1000] [--session-requests 400] [--seconds 45]
+    .venv/bin/python benchmarks/serving_latency.py [--requests 2000] [--session-requests 600] [--seconds 45]
     .venv/bin/python benchmarks/serving_latency.py --locust [--locust-time 2m] [--locust-users 16]
 
 Starts the service (`bentoml serve serving.service:EmoHeal`, models from the BentoML store), waits
@@ -151,6 +151,15 @@ class Server:
         self.stop()
         raise RuntimeError(f"{self.name} not ready after {timeout:.0f} s:\n{self.tail()}")
 
+    def family(self) -> list:
+        import psutil
+
+        try:
+            leader = psutil.Process(self.proc.pid)
+            return [leader, *leader.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return []
+
     def tail(self, lines: int = 30) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
@@ -170,10 +179,7 @@ class Server:
         if self.proc is None or self.proc.returncode is not None:
             return []
         group = self.proc.pid  # start_new_session: the group's id is the leader's pid
-        try:
-            family = [psutil.Process(group), *psutil.Process(group).children(recursive=True)]
-        except psutil.NoSuchProcess:
-            family = []
+        family = self.family()
         forced = 0
         for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
             try:
@@ -258,11 +264,44 @@ def server_errors(log: str) -> dict:
     return dict(found)
 
 
+def role(cmdline: list[str]) -> str:
+    cmd = " ".join(cmdline)
+    if "--service-name emoheal-detector" in cmd:
+        return "detector"
+    if "_bentoml_impl.worker" in cmd:
+        return "api"
+    return "arbiter" if "bentoml" in cmd else "server"
+
+
+def cpu_seconds(server: Server) -> dict[str, float]:
+    """CPU seconds so far by process: the load generator (this process), each server process by role, and
+    "other": the whole machine less those (another job on the machine, which skews the figures)."""
+    import psutil
+
+    busy = psutil.cpu_times()
+    out = {"other": busy.user + busy.nice + busy.system + getattr(busy, "irq", 0) + getattr(busy, "softirq", 0)}
+    for name, p in [("client", psutil.Process()), *((None, p) for p in server.family())]:
+        try:
+            t = p.cpu_times()
+            name = name or role(p.cmdline())
+        except psutil.NoSuchProcess:
+            continue
+        out[name] = out.get(name, 0.0) + t.user + t.system
+        out["other"] -= t.user + t.system
+    return out
+
+
 def run_scenarios(server: Server, plan: list[tuple], args) -> dict:
     out = {}
     for name, path, concurrency, requests, payload, method in plan:
-        offset = server.log_offset()
+        time.sleep(0.5)  # the access-log lines of earlier requests are written after their responses
+        offset, cpu = server.log_offset(), cpu_seconds(server)
         result = asyncio.run(load(server.base, path, concurrency, requests, args.seconds, payload, method))
+        spent = {k: v - cpu.get(k, 0.0) for k, v in cpu_seconds(server).items()}
+        result["cpu_ms_per_request"] = {k: round(1000 * v / max(result["requests"], 1), 2)
+                                        for k, v in spent.items() if k != "other"}
+        result["other_cpu_percent"] = max(0.0, round(100 * spent["other"] / result["seconds"]  # ±5 % noise
+                                                     / len(os.sched_getaffinity(0)), 1))
         if server.name == "service":
             time.sleep(0.3)  # let the access log catch up
             log = server.log_since(offset)
@@ -272,7 +311,10 @@ def run_scenarios(server: Server, plan: list[tuple], args) -> dict:
         out[name] = result
         print(f"  {server.name:8s} {name:11s} {result['requests']:5d} req  {result['errors']:3d} err  "
               f"p50 {ms(result['p50_ms'])}  p90 {ms(result['p90_ms'])}  p99 {ms(result['p99_ms'])} ms  "
-              f"{result['throughput_rps']:7.1f} req/s")
+              f"{result['throughput_rps']:7.1f} req/s  (other work: {result['other_cpu_percent']}% CPU)")
+        print("    CPU ms per request: " + ", ".join(f"{k} {v}" for k, v in result["cpu_ms_per_request"].items()))
+        if result["other_cpu_percent"] > 10:
+            print(f"  WARNING: other processes used {result['other_cpu_percent']}% of the CPUs during {name}")
     return out
 
 
@@ -322,7 +364,16 @@ def machine(ready: dict | None = None) -> dict:
         except metadata.PackageNotFoundError:
             return None
 
-    info = {"cpu_count": os.cpu_count(), "cpus_usable": len(os.sched_getaffinity(0)),
+    def git(*cmd: str) -> str:
+        try:
+            return subprocess.run(["git", *cmd], cwd=ROOT, capture_output=True, text=True, timeout=30).stdout.rstrip()
+        except (OSError, subprocess.SubprocessError):
+            return ""
+
+    info = {"git_commit": git("rev-parse", "--short", "HEAD").strip(),
+            "git_dirty": [line[3:] for line in git("status", "--porcelain", "--", "serving", "src", "conf",
+                                                      "params.yaml").splitlines()],
+            "cpu_count": os.cpu_count(), "cpus_usable": len(os.sched_getaffinity(0)),
             "cpu": platform.processor() or platform.machine(), "python": platform.python_version(),
             "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
             "versions": {name: version(name) for name in ("torch", "onnxruntime", "bentoml", "transformers",
@@ -497,8 +548,8 @@ def locust_benchmark(args, tmp: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--requests", type=int, default=1000, help="requests per /detect scenario")
-    parser.add_argument("--session-requests", type=int, default=400, help="requests per /session scenario")
+    parser.add_argument("--requests", type=int, default=2000, help="requests per /detect scenario")
+    parser.add_argument("--session-requests", type=int, default=600, help="requests per /session scenario")
     parser.add_argument("--floor-requests", type=int, default=300, help="GET /healthz requests (the HTTP floor)")
     parser.add_argument("--seconds", type=float, default=45.0, help="cap per scenario (0: no cap)")
     parser.add_argument("--warmup", type=int, default=50, help="warm-up requests per endpoint and concurrency")

@@ -21,6 +21,7 @@ from emoheal import __version__
 from emoheal.session.feedback import FeedbackError, UnknownSessionError
 from emoheal.session.runner import SessionInputError, check_text, detect_language
 from serving import metrics
+from serving.backend import DetectorUnavailable
 from serving.middleware import REQUEST_ID, error_document
 from serving.schemas import (
     DetectResponse,
@@ -38,7 +39,8 @@ ERRORS = {400: {"model": ErrorResponse, "description": "invalid JSON"},
           404: {"model": ErrorResponse, "description": "unknown session or media"},
           413: {"model": ErrorResponse, "description": "body too large"},
           415: {"model": ErrorResponse, "description": "not JSON"},
-          422: {"model": ErrorResponse, "description": "a field is missing, of the wrong type or out of range"}}
+          422: {"model": ErrorResponse, "description": "a field is missing, of the wrong type or out of range"},
+          503: {"model": ErrorResponse, "description": "loading, or the detector is busy (see Retry-After)"}}
 log = logging.getLogger("emoheal.serving")
 
 
@@ -96,6 +98,12 @@ def build_app(get_backend: Callable[[], Any], max_text_chars: int = 2000) -> Fas
     async def not_ready(_: Request, __: NotReady):
         return error(503, "not_ready", "the models are still loading; retry in a few seconds")
 
+    @app.exception_handler(DetectorUnavailable)
+    async def detector_busy(_: Request, exc: DetectorUnavailable):
+        response = error(503, "busy", f"{exc}; retry in a moment")
+        response.headers["Retry-After"] = "1"
+        return response
+
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException):
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
@@ -128,7 +136,7 @@ def build_app(get_backend: Callable[[], Any], max_text_chars: int = 2000) -> Fas
     async def detect(body: DetectRequest):
         loaded = backend()
         text = check_text(body.text, max_text_chars)
-        prediction = (await run_in_threadpool(loaded.predictor.predict, [text]))[0]
+        prediction = (await loaded.predict([text]))[0]
         detected, confidence = detect_language(text)
         ranked = sorted(prediction.probabilities.items(), key=lambda kv: -kv[1])[:5]
         metrics.detected(prediction.labels)
@@ -141,7 +149,7 @@ def build_app(get_backend: Callable[[], Any], max_text_chars: int = 2000) -> Fas
               summary="a three-stage session for a text (crisis resources instead when the text signals risk)")
     async def session(body: SessionRequest):
         loaded = backend()
-        result = await run_in_threadpool(loaded.runner.run, body.text, body.goal, body.minutes, body.lang, body.user)
+        result = await loaded.session(body.text, body.goal, body.minutes, body.lang, body.user)
         payload = loaded.session_payload(result)
         metrics.session(payload)
         return stamped(payload)

@@ -7,9 +7,11 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+
+from starlette.concurrency import run_in_threadpool
 
 from emoheal import __version__
 from emoheal.emotion.artifacts import read_meta
@@ -64,14 +66,31 @@ def load_predictor(emotion_dir: str | Path, runtime: str, threads: int):
     return OnnxEmotionPredictor(emotion_dir, emotion_dir / "onnx" / name, threads=threads)
 
 
-class RemotePredictor:
-    """The session runner's predictor when detection runs elsewhere (the batching detector service)."""
+class DetectorUnavailable(RuntimeError):
+    """The detector is overloaded or unreachable: the server's problem, answered with a 503."""
 
-    def __init__(self, call: Callable[[list[str]], list[dict]], meta: dict[str, Any]):
-        self.call, self.meta = call, meta
+
+class RemotePredictor:
+    """The session runner's predictor when detection runs elsewhere (the batching detector service):
+    `call` for synchronous use (CLI-like callers), `acall` for the server's async handlers."""
+
+    def __init__(self, call: Callable[[list[str]], list[dict]], meta: dict[str, Any],
+                 acall: Callable[[list[str]], Awaitable[list[dict]]] | None = None):
+        self.call, self.acall, self.meta = call, acall, meta
 
     def predict(self, texts: list[str]) -> list[Prediction]:
         return [Prediction(**row) for row in self.call(texts)]
+
+    async def apredict(self, texts: list[str]) -> list[Prediction]:
+        if self.acall is None:
+            return await run_in_threadpool(self.predict, texts)
+        for attempt in (1, 2):  # one retry: a pooled connection may have been closed by the detector
+            try:
+                return [Prediction(**row) for row in await self.acall(texts)]
+            except Exception as exc:  # noqa: BLE001 - any transport or overload error means "not now"
+                if attempt == 2 or "overload" in str(exc).lower() or type(exc).__name__ == "ServiceUnavailable":
+                    raise DetectorUnavailable(f"emotion detection is unavailable right now ({type(exc).__name__})"
+                                              ) from exc
 
 
 def finite(value: Any) -> Any:
@@ -110,6 +129,20 @@ class Backend:
     @property
     def store(self):
         return self.runner.store
+
+    async def predict(self, texts: list[str]) -> list[Prediction]:
+        """Detection without blocking the event loop: the remote detector's async call, or a thread."""
+        if hasattr(self.predictor, "apredict"):
+            return await self.predictor.apredict(texts)
+        return await run_in_threadpool(self.predictor.predict, texts)
+
+    async def session(self, text: str, goal: str, minutes: float | None, lang: str | None,
+                      user: str | None) -> dict:
+        early, state = self.runner.begin(text, goal, lang)  # checks + phrase screen: microseconds
+        if early is not None:
+            return early
+        prediction = (await self.predict([text]))[0]
+        return await run_in_threadpool(self.runner.finish, state, text, prediction, minutes, user)
 
     def media(self, item_id: str, kind: str) -> tuple[Path, str] | None:
         """(file, content type) of an item's audio, video or poster; None when it has none."""

@@ -43,7 +43,7 @@ def _settings() -> dict:
         return load_settings(stored(SESSION_TAG))
     except RuntimeError:
         return {"max_text_chars": 2000, "max_body_bytes": 65536,
-                "detector": {"max_batch_size": 32, "max_latency_ms": 200, "threads": 2}}
+                "detector": {"max_batch_size": 32, "max_latency_ms": 1000, "threads": 2}}
 
 
 SETTINGS = _settings()
@@ -87,9 +87,16 @@ class EmoHeal:
 
         emotion_dir, session_dir = stored(EMOTION_TAG), stored(SESSION_TAG)
         # looked up per call: the proxy learns the detector's endpoints once both are up
-        predictor = RemotePredictor(lambda texts: self.detector.predict(texts), read_meta(emotion_dir / "model"))
+        predictor = RemotePredictor(lambda texts: self.detector.predict(texts), read_meta(emotion_dir / "model"),
+                                    acall=self._detect_async)
         STATE["backend"] = Backend(emotion_dir, session_dir, predictor=predictor)
         log.info("service ready: %s", STATE["backend"].versions)
+
+    async def _detect_async(self, texts: list[str]) -> list[dict]:
+        proxy = self.detector
+        if hasattr(proxy, "to_async"):  # served: an HTTP call the detector batches with others
+            return await proxy.to_async.predict(texts)
+        return proxy.predict(texts)  # instantiated in-process (no server): a direct call
 
     def __is_ready__(self) -> bool:
         return STATE["backend"] is not None

@@ -7,11 +7,14 @@ Writes into the output folder, and nothing else:
                       both dynamic), output logits (batch x labels)
     model.int8.onnx   the same with MatMul weights dynamically quantised to int8 (unless quantize=False)
     onnx_model.json   the model version it was exported from, file hashes, opset, exporter, quantisation
+    int8_tuning.json  (after `tune_int8`) the int8 model's own temperature and per-label thresholds, fitted
+                      on the dev split as the thresholds stage fits the eager model's
 
 Tokenizer, thresholds and temperature stay in the model folder; `OnnxEmotionPredictor` reads them from
-there and refuses an ONNX folder exported from another model version. `parity` scores eager torch against
-both ONNX files on labelled texts with the project's thresholds, temperature and macro-F1, and
-`choose_runtime` keeps int8 only when it costs at most `max_f1_drop` of macro-F1.
+there (the int8 graph: from int8_tuning.json when present) and refuses an ONNX folder exported from another
+model version. `parity` scores eager torch against both ONNX files on labelled texts with each runtime's
+thresholds, temperature and macro-F1, and `choose_runtime` keeps int8 only when it costs at most
+`max_f1_drop` of macro-F1.
 """
 
 from __future__ import annotations
@@ -27,11 +30,12 @@ import numpy as np
 
 from emoheal.emotion.artifacts import META_FILE
 from emoheal.utils.hashing import sha256_file
-from emoheal.utils.io import write_json
+from emoheal.utils.io import read_json, write_json
 
 ONNX_FILE = "model.onnx"
 INT8_FILE = "model.int8.onnx"
 ONNX_META = "onnx_model.json"
+INT8_TUNING = "int8_tuning.json"
 RUNTIMES = {ONNX_FILE: "onnx", INT8_FILE: "onnx-int8"}
 OPSET = 17
 INPUTS = ("input_ids", "attention_mask")
@@ -40,6 +44,8 @@ OUTPUT = "logits"
 # On the MiniLM model (test macro-F1 drop vs eager): per-channel 0.0066, per-tensor 0.0077, per-channel with
 # reduce_range 0.0067, MatMul+Gather 0.0094; per-channel is the least lossy, yet above a 0.005 margin.
 QUANT_DEFAULTS: dict[str, Any] = {"op_types": ["MatMul"], "per_channel": True, "reduce_range": False}
+# The thresholds stage's grid (conf/config.yaml `thresholds:`), used by tune_int8 when no params are given.
+THRESHOLD_GRID: dict[str, float] = {"grid_min": 0.02, "grid_max": 0.98, "grid_step": 0.01, "default": 0.5}
 EXPORT_TOLERANCE = 1e-3  # max |logit difference| eager vs fp32 ONNX accepted at export time
 # Example texts for tracing and the export check: different lengths, so padding is exercised.
 _SAMPLE_TEXTS = ["I am so happy you came, thank you!", "why?", "This is fine."]
@@ -125,6 +131,7 @@ def quantize_int8(fp32_path: Path, int8_path: Path, settings: dict[str, Any]) ->
         model_input=str(fp32_path), model_output=str(int8_path), op_types_to_quantize=list(settings["op_types"]),
         per_channel=bool(settings["per_channel"]), reduce_range=bool(settings["reduce_range"]),
         weight_type=QuantType.QInt8, extra_options={"MatMulConstBOnly": True},
+        nodes_to_exclude=list(settings.get("nodes_to_exclude") or []),
     )
 
 
@@ -141,7 +148,7 @@ def export_onnx(model_root: str | Path, out_dir: str | Path, quantize: bool = Tr
     classifier, tokenizer, meta = load_model_folder(model_dir, "cpu")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    for name in (ONNX_FILE, INT8_FILE, ONNX_META):  # never leave a stale file from an earlier export
+    for name in (ONNX_FILE, INT8_FILE, ONNX_META, INT8_TUNING):  # never leave a stale file from an earlier export
         (out / name).unlink(missing_ok=True)
 
     _export_fp32(classifier, tokenizer, out / ONNX_FILE, opset, meta["max_length"])
@@ -180,20 +187,86 @@ def _score(probs: np.ndarray, thresholds: np.ndarray, targets: np.ndarray) -> di
     return f1_summary(targets, binarize(probs, thresholds))
 
 
-def parity(model_root: str | Path, onnx_dir: str | Path, texts: list[str], targets: np.ndarray,
-           threads: int | None = None) -> dict:
-    """Eager torch vs ONNX fp32 (vs ONNX int8 when exported) on labelled texts.
+def _targets(texts: list[str], targets: np.ndarray) -> np.ndarray:
+    targets = np.asarray(targets, dtype=np.uint8)
+    if targets.shape[0] != len(texts):
+        raise ValueError(f"{len(texts)} texts but {targets.shape[0]} target rows")
+    return targets
 
-    Each runtime's probabilities go through the model's temperature and per-label thresholds, and are
-    scored with the evaluation's F1 (sklearn, zero_division=0). `f1_drop` is eager macro-F1 minus the
-    runtime's (positive: the runtime is worse).
+
+def fit_dev_tuning(logits: np.ndarray, targets: np.ndarray, grid: dict[str, Any]) -> dict[str, Any]:
+    """Temperature, then per-label thresholds on the temperature-scaled probabilities, exactly as the
+    thresholds stage (`emoheal.emotion.tuning.tune_on_dev`) fits them for the eager model."""
+    from emoheal.emotion.calibration import apply_temperature, fit_temperature
+    from emoheal.emotion.thresholds import threshold_grid, tune_thresholds
+
+    temperature = fit_temperature(logits, targets)
+    probs = apply_temperature(logits, temperature)
+    thresholds, best_f1 = tune_thresholds(probs, targets, threshold_grid(grid), grid["default"])
+    return {"temperature": temperature, "probs": probs, "thresholds": thresholds, "best_f1": best_f1}
+
+
+def tune_int8(model_root: str | Path, onnx_dir: str | Path, dev_texts: list[str], dev_targets: np.ndarray,
+              grid: dict[str, Any] | None = None, threads: int | None = None) -> dict:
+    """Fit the int8 graph's own temperature and thresholds on the dev split; write int8_tuning.json.
+
+    Dynamic int8 shifts the logits a little, so the eager model's thresholds (tuned on dev for eager
+    logits) are not the best ones for it. This runs model.int8.onnx on dev, fits temperature and
+    per-label thresholds with the thresholds stage's functions and grid (`grid`: the params'
+    `thresholds` section; default THRESHOLD_GRID), and records the file with its hash in onnx_model.json.
+    Never pass the test split here: test is only for the comparison in `parity`.
+    """
+    from emoheal.emotion.onnx_predictor import OnnxEmotionPredictor
+
+    grid = {**THRESHOLD_GRID, **(grid or {})}
+    grid = {k: grid[k] for k in THRESHOLD_GRID}
+    dev_targets = _targets(dev_texts, dev_targets)
+    out = Path(onnx_dir)
+    predictor = OnnxEmotionPredictor(model_root, out / INT8_FILE, threads=threads, own_tuning=False)
+    logits, _ = predictor.logits(dev_texts)
+    fitted = fit_dev_tuning(logits, dev_targets, grid)
+    eager_probs = predictor.probabilities(logits)  # the eager model's temperature and thresholds
+    tuning = {
+        "model_version": predictor.version,
+        "runtime": "onnx-int8",
+        "applies_to": INT8_FILE,
+        "onnx_sha256": predictor.onnx_info["files"][INT8_FILE]["sha256"],
+        "tuned_on": "dev",
+        "dev_rows": len(dev_texts),
+        "grid": grid,
+        "temperature": fitted["temperature"],
+        "thresholds": {name: float(t) for name, t in zip(predictor.labels, fitted["thresholds"])},
+        "dev_f1": {name: float(f) for name, f in zip(predictor.labels, fitted["best_f1"])},
+        "dev_macro_f1": _score(fitted["probs"], fitted["thresholds"], dev_targets)["macro_f1"],
+        "dev_macro_f1_eager_thresholds": _score(eager_probs, predictor.thresholds, dev_targets)["macro_f1"],
+    }
+    write_json(out / INT8_TUNING, tuning)
+    info = read_json(out / ONNX_META)
+    info["tuning"] = {INT8_TUNING: {"applies_to": INT8_FILE, "sha256": sha256_file(out / INT8_TUNING),
+                                    "bytes": (out / INT8_TUNING).stat().st_size}}
+    write_json(out / ONNX_META, info)
+    return tuning
+
+
+def parity(model_root: str | Path, onnx_dir: str | Path, texts: list[str], targets: np.ndarray,
+           threads: int | None = None, *, dev_texts: list[str] | None = None,
+           dev_targets: np.ndarray | None = None, grid: dict[str, Any] | None = None) -> dict:
+    """Eager torch vs ONNX fp32 (vs ONNX int8 when exported) on labelled (test) texts.
+
+    Each runtime's probabilities go through its temperature and per-label thresholds, and are scored with
+    the evaluation's F1 (sklearn, zero_division=0): eager and fp32 with the model's (tuned on dev for
+    eager), int8 with its own from int8_tuning.json when present (given dev_texts/dev_targets, `tune_int8`
+    fits them first), else the model's. `thresholds` says which each runtime used. `f1_drop` is eager
+    macro-F1 minus the runtime's (positive: the runtime is worse).
     """
     from emoheal.emotion.onnx_predictor import OnnxEmotionPredictor
     from emoheal.emotion.predictor import EmotionPredictor
 
-    targets = np.asarray(targets, dtype=np.uint8)
-    if targets.shape[0] != len(texts):
-        raise ValueError(f"{len(texts)} texts but {targets.shape[0]} target rows")
+    targets = _targets(texts, targets)
+    if (dev_texts is None) != (dev_targets is None):
+        raise ValueError("pass both dev_texts and dev_targets, or neither")
+    if dev_texts is not None and (Path(onnx_dir) / INT8_FILE).is_file():
+        tune_int8(model_root, onnx_dir, dev_texts, dev_targets, grid, threads)
     eager = EmotionPredictor(model_root)
     started = time.perf_counter()
     logits, _ = eager.logits(texts)
@@ -201,10 +274,12 @@ def parity(model_root: str | Path, onnx_dir: str | Path, texts: list[str], targe
     ref = eager.probabilities(logits)
     ref_pred = ref >= eager.thresholds
     scores = {"torch": _score(ref, eager.thresholds, targets)}
+    eager_source = "eager (dev)" if eager.calibrated else "eager (untuned)"
     report: dict[str, Any] = {
         "model_version": eager.version, "rows": len(texts), "calibrated": eager.calibrated,
         "macro_f1": {"torch": scores["torch"]["macro_f1"]}, "micro_f1": {"torch": scores["torch"]["micro_f1"]},
         "max_abs_prob_diff": {}, "label_agreement": {}, "f1_drop": {}, "seconds": seconds,
+        "thresholds": {"torch": eager_source},
     }
     for name, runtime in RUNTIMES.items():
         if not (Path(onnx_dir) / name).is_file():
@@ -220,7 +295,13 @@ def parity(model_root: str | Path, onnx_dir: str | Path, texts: list[str], targe
         report["max_abs_prob_diff"][runtime] = float(np.abs(probs - ref).max())
         report["label_agreement"][runtime] = float(((probs >= predictor.thresholds) == ref_pred).all(axis=1).mean())
         report["f1_drop"][runtime] = scores["torch"]["macro_f1"] - score["macro_f1"]
+        report["thresholds"][runtime] = "own (dev)" if predictor.tuning == "own" else eager_source
+        if predictor.tuning == "own":  # what the eager model's thresholds would have given: for comparison
+            with_eager = _score(eager.probabilities(got), eager.thresholds, targets)
+            report["int8_eager_thresholds"] = {"macro_f1": with_eager["macro_f1"],
+                                               "f1_drop": scores["torch"]["macro_f1"] - with_eager["macro_f1"]}
     report["int8_f1_drop"] = report["f1_drop"].get("onnx-int8")
+    report["int8_thresholds"] = report["thresholds"].get("onnx-int8")
     report["seconds"] = {k: round(v, 2) for k, v in seconds.items()}
     return report
 
@@ -238,13 +319,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-quantize", action="store_true", help="export fp32 only")
     parser.add_argument("--parity", metavar="PREPARED", nargs="?", const="data/prepared/goemotions",
                         help="score eager vs ONNX on the prepared test split (default data/prepared/goemotions)")
+    parser.add_argument("--dev", metavar="PREPARED", nargs="?", const="data/prepared/goemotions",
+                        help="fit the int8 model's own temperature and thresholds on the prepared dev split "
+                             "(default data/prepared/goemotions) into int8_tuning.json")
     parser.add_argument("--max-f1-drop", type=float, default=0.005)
     args = parser.parse_args(argv)
     info = export_onnx(args.model, args.out, quantize=not args.no_quantize)
     print(json.dumps({k: info[k] for k in ("model_version", "opset", "quantization", "files")}, indent=2))
-    if args.parity:
+    if args.dev or args.parity:
         from emoheal.data.prepared import read_prepared
-
+    if args.dev and INT8_FILE in info["files"]:
+        dev = read_prepared(args.dev, "dev")
+        tuning = tune_int8(args.model, args.out, dev["text"].tolist(), dev[info["labels"]].to_numpy(np.uint8))
+        print(json.dumps({k: v for k, v in tuning.items() if k not in ("thresholds", "dev_f1")}, indent=2))
+    if args.parity:
         test = read_prepared(args.parity, "test")
         report = parity(args.model, args.out, test["text"].tolist(), test[info["labels"]].to_numpy(np.uint8))
         report["chosen_runtime"] = choose_runtime(report, args.max_f1_drop)

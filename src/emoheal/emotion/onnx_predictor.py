@@ -2,7 +2,8 @@
 
 The tokenizer, labels, max length, thresholds and temperature come from the trained model folder as for
 EmotionPredictor; the logits come from a graph written by `emoheal.emotion.onnx_export`, which must have
-been exported from that same model version.
+been exported from that same model version. The int8 graph instead takes its temperature and thresholds
+from int8_tuning.json beside it when `tune_int8` wrote one (fitted on dev for the int8 logits).
 """
 
 from __future__ import annotations
@@ -13,17 +14,29 @@ import numpy as np
 from transformers import AutoTokenizer
 
 from emoheal.emotion.artifacts import ModelFolderError, read_meta
-from emoheal.emotion.onnx_export import EXPORT_HINT, INPUTS, ONNX_META, OUTPUT, model_dirs, ort_session
+from emoheal.emotion.onnx_export import (
+    EXPORT_HINT,
+    INPUTS,
+    INT8_FILE,
+    INT8_TUNING,
+    ONNX_META,
+    OUTPUT,
+    model_dirs,
+    ort_session,
+)
 from emoheal.emotion.predictor import EmotionPredictor
 from emoheal.utils.hashing import sha256_file
 from emoheal.utils.io import read_json
 
 
 class OnnxEmotionPredictor(EmotionPredictor):
-    """`predict` as EmotionPredictor's; `logits` runs model.onnx or model.int8.onnx in onnxruntime."""
+    """`predict` as EmotionPredictor's; `logits` runs model.onnx or model.int8.onnx in onnxruntime.
+
+    own_tuning=False ignores int8_tuning.json (the eager model's temperature and thresholds throughout).
+    """
 
     def __init__(self, model_root: str | Path, onnx_file: str | Path, threads: int | None = None,
-                 batch_size: int = 64):
+                 batch_size: int = 64, *, own_tuning: bool = True):
         root, model_dir = model_dirs(model_root)
         self.meta = read_meta(model_dir)
         onnx_file = Path(onnx_file)
@@ -42,6 +55,13 @@ class OnnxEmotionPredictor(EmotionPredictor):
         )
         self.temperature = float(calibration["temperature"]) if calibration else 1.0
         self.calibrated = bool(thresholds and calibration)
+        self._tuning = "eager"
+        own = self._read_int8_tuning(model_root) if own_tuning and onnx_file.name == INT8_FILE else None
+        if own is not None:
+            self.thresholds = np.array([own["thresholds"][name] for name in self.labels])
+            self.temperature = float(own["temperature"])
+            self.calibrated = True
+            self._tuning = "own"
 
         self.session = ort_session(onnx_file, threads)
         self.threads = threads
@@ -68,6 +88,39 @@ class OnnxEmotionPredictor(EmotionPredictor):
             raise ModelFolderError(f"{onnx_file} does not match the hash in {meta_path} (changed after export): "
                                    f"re-export with `{hint}`")
         return info
+
+    def _read_int8_tuning(self, model_root) -> dict | None:
+        """int8_tuning.json beside the int8 graph, when there is one: checked against onnx_model.json's hash,
+        this model version and the int8 graph it was tuned for."""
+        path = self.onnx_file.parent / INT8_TUNING
+        listed = self.onnx_info.get("tuning", {}).get(INT8_TUNING)
+        if not path.is_file() and listed is None:
+            return None
+        hint = (f"re-tune with `tune_int8` (or `{EXPORT_HINT} --dev`)"
+                .replace("MODEL_ROOT", str(model_root)).replace("ONNX_DIR", str(self.onnx_file.parent)))
+        if listed is None or not path.is_file():
+            where = "is not listed in " + ONNX_META if listed is None else "is listed in " + ONNX_META + " but missing"
+            raise ModelFolderError(f"{path} {where}: {hint}")
+        if sha256_file(path) != listed["sha256"]:
+            raise ModelFolderError(f"{path} does not match the hash in {ONNX_META} (changed after tuning): {hint}")
+        tuning = read_json(path)
+        if tuning.get("model_version") != self.meta["version"]:
+            raise ModelFolderError(f"{path} was tuned for {tuning.get('model_version')}, but the model is "
+                                   f"{self.meta['version']}: {hint}")
+        if tuning.get("onnx_sha256") != self.onnx_info["files"][INT8_FILE]["sha256"]:
+            raise ModelFolderError(f"{path} was tuned for another {INT8_FILE} (hash differs): {hint}")
+        missing = [name for name in self.labels if name not in tuning.get("thresholds", {})]
+        if "temperature" not in tuning:
+            missing.insert(0, "temperature")
+        if missing:
+            raise ModelFolderError(f"{path} lacks {', '.join(missing[:4])}: {hint}")
+        return tuning
+
+    @property
+    def tuning(self) -> str:
+        """Whose temperature and thresholds this predictor applies: "own" (int8_tuning.json, fitted on dev for
+        the int8 graph) or "eager" (the model folder's, fitted on dev for eager torch)."""
+        return self._tuning
 
     @property
     def runtime(self) -> str:

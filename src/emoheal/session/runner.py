@@ -104,6 +104,16 @@ class SessionRunner:
 
     def run(self, text: str, goal: str = "sleep", minutes: float | None = None, lang: str | None = None,
             user: str | None = None, exclude: set[str] | frozenset = frozenset()) -> dict:
+        early, state = self.begin(text, goal, lang)
+        if early is not None:
+            return early
+        prediction = self.predictor.predict([text])[0]
+        return self.finish(state, text, prediction, minutes, user, exclude)
+
+    def begin(self, text: str, goal: str = "sleep", lang: str | None = None) -> tuple[dict | None, dict]:
+        """Checks and the phrase screen, before any model: (a finished result when the session stops
+        here — a crisis or a language the model cannot read — else None, the state for `finish`).
+        Split from `run` so a server can detect emotions asynchronously in between."""
         check_text(text, self.max_text_chars)
         if goal not in self.planner.goals:
             raise SessionInputError(f"unknown goal {goal!r}; goals: {', '.join(self.planner.goals)}",
@@ -111,26 +121,30 @@ class SessionRunner:
         if lang is not None and lang not in LANGUAGES:
             raise SessionInputError(f"unknown language {lang!r}; narratives exist in: {', '.join(LANGUAGES)}",
                                     "unknown_language", "lang")
-        session_id = uuid.uuid4().hex
         detected, confidence = detect_language(text)
-        base = {"session_id": session_id, "goal": goal, "language": {"detected": detected, "confidence": confidence},
+        base = {"session_id": uuid.uuid4().hex, "goal": goal,
+                "language": {"detected": detected, "confidence": confidence},
                 "versions": self.versions(), "stages": [], "emotions": None, "notice": None}
         # safety first: the phrase screen runs before any model
         safety = screen(text, None, self.locale)
         if safety.stops_session:
-            return {**base, "safety": safety.to_dict()}
+            return {**base, "safety": safety.to_dict()}, base
         if detected != "en" and confidence >= 0.5 and not self.multilingual:
             notice = (f"This text looks like {detected}, but the emotion model here reads English only, so it "
                       "would guess. Please write in English, or use the multilingual (paper) model.")
-            return {**base, "safety": safety.to_dict(), "notice": notice}
-        prediction = self.predictor.predict([text])[0]
+            return {**base, "safety": safety.to_dict(), "notice": notice}, base
+        return None, {**base, "lang": lang or ("zh" if detected == "zh" else "en")}
+
+    def finish(self, state: dict, text: str, prediction: Any, minutes: float | None = None, user: str | None = None,
+               exclude: set[str] | frozenset = frozenset()) -> dict:
+        """The screen again with the detected emotions, then plan, retrieval and narratives."""
+        base = {k: v for k, v in state.items() if k != "lang"}
         safety = screen(text, prediction.probabilities, self.locale)
         emotions = {"probabilities": prediction.probabilities, "labels": prediction.labels,
                     "truncated": prediction.truncated}
         if safety.stops_session:
             return {**base, "emotions": emotions, "safety": safety.to_dict()}
-        return self._compose(base, emotions, safety.to_dict(), goal, minutes, lang or
-                             ("zh" if detected == "zh" else "en"), exclude, user)
+        return self._compose(base, emotions, safety.to_dict(), base["goal"], minutes, state["lang"], exclude, user)
 
     def from_emotions(self, probabilities: dict[str, float], goal: str = "sleep", minutes: float | None = None,
                       lang: str = "en", exclude: set[str] | frozenset = frozenset(), user: str | None = None) -> dict:
