@@ -13,13 +13,26 @@ import numpy as np
 import onnx
 import pytest
 import torch
+from sklearn.metrics import f1_score
 
 from emoheal.emotion.artifacts import ModelFolderError, save_model_folder
 from emoheal.emotion.backbone import build_tiny_encoder, train_unigram_tokenizer
+from emoheal.emotion.calibration import apply_temperature, fit_temperature
 from emoheal.emotion.model import EmotionClassifier
-from emoheal.emotion.onnx_export import INT8_FILE, ONNX_FILE, ONNX_META, choose_runtime, export_onnx, parity
+from emoheal.emotion.onnx_export import (
+    INT8_FILE,
+    INT8_TUNING,
+    ONNX_FILE,
+    ONNX_META,
+    THRESHOLD_GRID,
+    choose_runtime,
+    export_onnx,
+    parity,
+    tune_int8,
+)
 from emoheal.emotion.onnx_predictor import OnnxEmotionPredictor
 from emoheal.emotion.predictor import EmotionPredictor
+from emoheal.emotion.thresholds import threshold_grid, tune_thresholds
 from emoheal.utils.hashing import sha256_file
 from emoheal.utils.io import write_json
 from tests.helpers import compose
@@ -166,6 +179,7 @@ def test_parity_report_and_runtime_choice(tiny):
     assert report["max_abs_prob_diff"]["onnx"] < 1e-4 and report["max_abs_prob_diff"]["onnx-int8"] < 0.05
     assert report["int8_f1_drop"] == pytest.approx(report["macro_f1"]["torch"] - report["macro_f1"]["onnx-int8"])
     assert report["rows"] == len(texts) and report["model_version"] == tiny["meta"]["version"]
+    assert report["int8_thresholds"] == "eager (dev)" and "int8_eager_thresholds" not in report  # not tuned
 
     assert choose_runtime({"f1_drop": {"onnx": 0.0, "onnx-int8": 0.004}}) == "onnx-int8"
     assert choose_runtime({"f1_drop": {"onnx": 0.0, "onnx-int8": 0.005}}) == "onnx-int8"
@@ -173,3 +187,131 @@ def test_parity_report_and_runtime_choice(tiny):
     assert choose_runtime({"f1_drop": {"onnx": 0.0, "onnx-int8": 0.006}}) == "onnx"
     assert choose_runtime({"f1_drop": {"onnx": 0.0, "onnx-int8": 0.006}}, max_f1_drop=0.01) == "onnx-int8"
     assert choose_runtime({"f1_drop": {"onnx": 0.0}}) == "onnx"
+
+
+def _dev_split(n: int = 60) -> tuple[list[str], np.ndarray]:
+    """Labelled 'dev' texts for the tiny model: every label has positives."""
+    rng = np.random.default_rng(1)
+    texts = [" ".join(rng.choice(WORDS, size=rng.integers(2, 12))) for _ in range(n)]
+    targets = (rng.random((n, len(LABELS))) < 0.3).astype(np.uint8)
+    targets[np.arange(len(LABELS)) % n, np.arange(len(LABELS))] = 1
+    return texts, targets
+
+
+@pytest.fixture
+def tuned(tiny, tmp_path):
+    """A copy of the tiny export with int8_tuning.json fitted on a small dev split."""
+    onnx_dir = tmp_path / "onnx"
+    shutil.copytree(tiny["onnx_dir"], onnx_dir)
+    texts, targets = _dev_split()
+    tuning = tune_int8(tiny["root"], onnx_dir, texts, targets, threads=1)
+    return {"dir": onnx_dir, "tuning": tuning, "texts": texts, "targets": targets}
+
+
+def _rewrite_tuning(onnx_dir, rehash: bool = True, **changes) -> None:
+    """Change int8_tuning.json (and, with rehash, its hash in onnx_model.json, as tune_int8 would)."""
+    tuning = {**json.loads((onnx_dir / INT8_TUNING).read_text()), **changes}
+    write_json(onnx_dir / INT8_TUNING, tuning)
+    if rehash:
+        info = json.loads((onnx_dir / ONNX_META).read_text())
+        info["tuning"][INT8_TUNING]["sha256"] = sha256_file(onnx_dir / INT8_TUNING)
+        write_json(onnx_dir / ONNX_META, info)
+
+
+def test_the_default_grid_is_the_thresholds_stage_grid():
+    cfg = compose()["thresholds"]
+    assert THRESHOLD_GRID == {k: cfg[k] for k in THRESHOLD_GRID}
+
+
+def test_tune_int8_fits_temperature_and_grid_thresholds_on_dev_as_the_thresholds_stage(tiny, tuned):
+    tuning, onnx_dir = tuned["tuning"], tuned["dir"]
+    assert json.loads((onnx_dir / INT8_TUNING).read_text()) == tuning
+    assert tuning["model_version"] == tiny["meta"]["version"]
+    assert tuning["runtime"] == "onnx-int8" and tuning["tuned_on"] == "dev" and tuning["dev_rows"] == 60
+    grid = threshold_grid(THRESHOLD_GRID)
+    assert list(tuning["thresholds"]) == LABELS
+    assert all(np.isclose(grid, t).any() for t in tuning["thresholds"].values())
+    assert 0.0 <= tuning["dev_macro_f1"] <= 1.0 and tuning["temperature"] > 0
+
+    # the same as the thresholds stage computes, on the int8 graph's dev logits
+    raw = OnnxEmotionPredictor(tiny["root"], onnx_dir / INT8_FILE, threads=1, own_tuning=False)
+    logits = raw.logits(tuned["texts"])[0]
+    temperature = fit_temperature(logits, tuned["targets"])
+    want, _ = tune_thresholds(apply_temperature(logits, temperature), tuned["targets"], grid, 0.5)
+    assert tuning["temperature"] == pytest.approx(temperature)
+    np.testing.assert_array_equal([tuning["thresholds"][k] for k in LABELS], want)
+
+    info = json.loads((onnx_dir / ONNX_META).read_text())
+    assert info["tuning"][INT8_TUNING]["sha256"] == sha256_file(onnx_dir / INT8_TUNING)
+    assert tuning["onnx_sha256"] == info["files"][INT8_FILE]["sha256"]
+    # a new export drops the tuning of the old graph
+    export_onnx(tiny["root"], onnx_dir)
+    assert not (onnx_dir / INT8_TUNING).exists()
+    assert "tuning" not in json.loads((onnx_dir / ONNX_META).read_text())
+
+
+def test_the_int8_predictor_uses_its_own_thresholds(tiny, tuned):
+    root, onnx_dir, tuning = tiny["root"], tuned["dir"], tuned["tuning"]
+    int8 = OnnxEmotionPredictor(root, onnx_dir / INT8_FILE, threads=1)
+    assert int8.tuning == "own" and int8.calibrated
+    np.testing.assert_array_equal(int8.thresholds, [tuning["thresholds"][k] for k in LABELS])
+    assert int8.temperature == pytest.approx(tuning["temperature"])
+    probs = apply_temperature(int8.logits(TEXTS)[0], tuning["temperature"])
+    got = int8.predict(TEXTS)
+    assert [set(p.labels) for p in got] == [{LABELS[j] for j in np.flatnonzero(row >= int8.thresholds)}
+                                           for row in probs]
+    # fp32 beside it, and int8 with own_tuning=False, keep the model's
+    fp32 = OnnxEmotionPredictor(root, onnx_dir / ONNX_FILE, threads=1)
+    plain = OnnxEmotionPredictor(root, onnx_dir / INT8_FILE, threads=1, own_tuning=False)
+    assert fp32.tuning == "eager" == plain.tuning == tiny["int8"].tuning
+    np.testing.assert_array_equal(plain.thresholds, tiny["eager"].thresholds)
+
+    # labels follow the tuning file's thresholds
+    _rewrite_tuning(onnx_dir, thresholds=dict.fromkeys(LABELS, 0.0))
+    assert all(len(p.labels) == len(LABELS) for p in OnnxEmotionPredictor(root, onnx_dir / INT8_FILE).predict(TEXTS))
+    _rewrite_tuning(onnx_dir, thresholds=dict.fromkeys(LABELS, 1.01))
+    assert not any(p.labels for p in OnnxEmotionPredictor(root, onnx_dir / INT8_FILE).predict(TEXTS))
+
+
+def test_a_tuning_file_for_another_model_or_graph_is_refused(tiny, tuned):
+    root, onnx_dir = tiny["root"], tuned["dir"]
+    _rewrite_tuning(onnx_dir, model_version="emotion-tiny-000000000000")
+    with pytest.raises(ModelFolderError) as caught:
+        OnnxEmotionPredictor(root, onnx_dir / INT8_FILE)
+    message = str(caught.value)
+    assert "emotion-tiny-000000000000" in message and tiny["meta"]["version"] in message and "tune_int8" in message
+    assert OnnxEmotionPredictor(root, onnx_dir / ONNX_FILE).tuning == "eager"  # fp32 does not read it
+
+    _rewrite_tuning(onnx_dir, model_version=tiny["meta"]["version"], onnx_sha256="0" * 64)
+    with pytest.raises(ModelFolderError, match="another model.int8.onnx"):
+        OnnxEmotionPredictor(root, onnx_dir / INT8_FILE)
+    _rewrite_tuning(onnx_dir, rehash=False, onnx_sha256=tuned["tuning"]["onnx_sha256"])
+    with pytest.raises(ModelFolderError, match="changed after tuning"):
+        OnnxEmotionPredictor(root, onnx_dir / INT8_FILE)
+    info = json.loads((onnx_dir / ONNX_META).read_text())
+    del info["tuning"]
+    write_json(onnx_dir / ONNX_META, info)
+    with pytest.raises(ModelFolderError, match="not listed"):
+        OnnxEmotionPredictor(root, onnx_dir / INT8_FILE)
+
+
+def test_parity_tunes_int8_on_dev_and_scores_it_with_its_own_thresholds(tiny, tmp_path):
+    onnx_dir = tmp_path / "onnx"
+    shutil.copytree(tiny["onnx_dir"], onnx_dir)
+    texts = [TEXTS[i % len(TEXTS)] + f" {WORDS[i % len(WORDS)]}" for i in range(12)]
+    targets = np.random.default_rng(0).integers(0, 2, size=(len(texts), len(LABELS)))
+    dev_texts, dev_targets = _dev_split()
+    report = parity(tiny["root"], onnx_dir, texts, targets, threads=1, dev_texts=dev_texts, dev_targets=dev_targets)
+    assert (onnx_dir / INT8_TUNING).is_file()
+    assert report["thresholds"] == {"torch": "eager (dev)", "onnx": "eager (dev)", "onnx-int8": "own (dev)"}
+    assert report["int8_thresholds"] == "own (dev)"
+    tuning = json.loads((onnx_dir / INT8_TUNING).read_text())
+    int8 = OnnxEmotionPredictor(tiny["root"], onnx_dir / INT8_FILE, threads=1)
+    probs = apply_temperature(int8.logits(texts)[0], tuning["temperature"])
+    want = f1_score(targets, probs >= [tuning["thresholds"][k] for k in LABELS], average="macro", zero_division=0)
+    assert report["macro_f1"]["onnx-int8"] == pytest.approx(want)
+    assert report["int8_f1_drop"] == pytest.approx(report["macro_f1"]["torch"] - want)
+    with_eager = report["int8_eager_thresholds"]
+    assert with_eager["f1_drop"] == pytest.approx(report["macro_f1"]["torch"] - with_eager["macro_f1"])
+    with pytest.raises(ValueError, match="both"):
+        parity(tiny["root"], onnx_dir, texts, targets, dev_texts=dev_texts)

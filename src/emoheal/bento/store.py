@@ -69,9 +69,13 @@ def champion_folder(name: str, alias: str, dst: Path) -> tuple[Path, dict[str, A
     return folder, provenance
 
 
-def export_runtime(folder: Path, out: Path, prepared: str | Path | None, max_f1_drop: float) -> dict[str, Any]:
-    """ONNX export next to the model; int8 only when the test split's macro-F1 stays within the margin."""
-    from emoheal.emotion.onnx_export import choose_runtime, export_onnx, parity
+def export_runtime(folder: Path, out: Path, prepared: str | Path | None, max_f1_drop: float,
+                   grid: dict[str, Any] | None = None) -> dict[str, Any]:
+    """ONNX export next to the model; int8 only when the test split's macro-F1 stays within the margin.
+
+    With a prepared dev split, the int8 graph first gets its own temperature and thresholds fitted on dev
+    (`grid`: the params' `thresholds` section), and is scored on test with them."""
+    from emoheal.emotion.onnx_export import choose_runtime, export_onnx, parity, tune_int8
 
     exported = export_onnx(folder, out, quantize=True)
     test = Path(prepared or "", "test.parquet")
@@ -79,6 +83,10 @@ def export_runtime(folder: Path, out: Path, prepared: str | Path | None, max_f1_
         log.warning("no prepared test split at %s: serving the fp32 ONNX model without a parity check", test)
         return {"runtime": "onnx", "parity": None, "export": exported}
     labels = read_json(folder / "model" / "emotion_model.json")["labels"]
+    dev = Path(prepared, "dev.parquet")
+    if dev.is_file():
+        frame = pd.read_parquet(dev)
+        tune_int8(folder, out, frame["text"].tolist(), frame[labels].to_numpy(), grid)
     frame = pd.read_parquet(test)
     report = parity(folder, out, frame["text"].tolist(), frame[labels].to_numpy())
     return {"runtime": choose_runtime(report, max_f1_drop), "parity": report, "export": exported}
@@ -118,7 +126,7 @@ def import_models(params: dict[str, Any], alias: str = "champion", root: str | P
         runtime = {"runtime": "torch", "parity": None}
         if onnx:
             runtime = export_runtime(folder, folder / "onnx", root / paths["prepared"],
-                                     serving["detector"]["max_f1_drop"])
+                                     serving["detector"]["max_f1_drop"], params.get("thresholds"))
         labels = {"model_version": provenance["model_version"], "registry_version": provenance["registry_version"],
                   "alias": alias, "runtime": runtime["runtime"]}
         record = json.loads(json.dumps({**provenance, **runtime}, default=str))  # plain types only
