@@ -122,6 +122,11 @@ def test_int8_probabilities_are_close(tiny):
     assert np.abs(got - want).max() < 0.05
     ops = {node.op_type for node in onnx.load(str(tiny["onnx_dir"] / INT8_FILE)).graph.node}
     assert {"DynamicQuantizeLinear", "MatMulInteger"} <= ops  # really quantised, not a copy of fp32
+    # the FFN output projections of the first layers stay fp32 (the tiny model has two layers)
+    kept = {f"/encoder/encoder/layer.{i}/output/dense/MatMul" for i in range(2)}
+    assert tiny["info"]["quantization"]["nodes_to_exclude"] == sorted(kept)
+    int8_nodes = {node.name: node.op_type for node in onnx.load(str(tiny["onnx_dir"] / INT8_FILE)).graph.node}
+    assert all(int8_nodes.get(name) == "MatMul" for name in kept)
     assert tiny["fp32"].runtime == "onnx" and int8.runtime == "onnx-int8"
 
 
@@ -144,6 +149,12 @@ def test_export_without_quantisation_and_with_cls_pooling(tmp_path):
     eager = EmotionPredictor(tmp_path / "cls")
     fp32 = OnnxEmotionPredictor(tmp_path / "cls" / "model", tmp_path / "onnx" / ONNX_FILE)  # model/ itself
     np.testing.assert_allclose(fp32.logits(TEXTS)[0], eager.logits(TEXTS)[0], atol=1e-4, rtol=0)
+
+
+def test_an_explicit_exclusion_of_a_node_the_graph_lacks_is_refused(tiny, tmp_path):
+    with pytest.raises(ValueError, match="layer.7"):
+        export_onnx(tiny["root"], tmp_path / "onnx",
+                    quantization={"nodes_to_exclude": ["/encoder/encoder/layer.7/output/dense/MatMul"]})
 
 
 def test_an_export_of_another_model_version_is_refused(tiny, tmp_path):
