@@ -76,6 +76,8 @@ def ort_session(path: str | Path, threads: int | None = None):
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.intra_op_num_threads = int(threads or 0)  # 0: onnxruntime's default (one per physical core)
     options.inter_op_num_threads = 1
+    # no busy-waiting between calls: a server's other processes need the cores (measured 12.5 -> 8 ms CPU/call)
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
 
 
