@@ -21,7 +21,7 @@ from emoheal import __version__
 from emoheal.session.feedback import FeedbackError, UnknownSessionError
 from emoheal.session.runner import SessionInputError, check_text, detect_language
 from serving import metrics
-from serving.backend import DetectorUnavailable
+from serving.batching import DetectorUnavailable
 from serving.middleware import REQUEST_ID, error_document
 from serving.schemas import (
     DetectResponse,

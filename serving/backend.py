@@ -7,7 +7,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -64,33 +63,6 @@ def load_predictor(emotion_dir: str | Path, runtime: str, threads: int):
 
     name = "model.int8.onnx" if runtime == "onnx-int8" else "model.onnx"
     return OnnxEmotionPredictor(emotion_dir, emotion_dir / "onnx" / name, threads=threads)
-
-
-class DetectorUnavailable(RuntimeError):
-    """The detector is overloaded or unreachable: the server's problem, answered with a 503."""
-
-
-class RemotePredictor:
-    """The session runner's predictor when detection runs elsewhere (the batching detector service):
-    `call` for synchronous use (CLI-like callers), `acall` for the server's async handlers."""
-
-    def __init__(self, call: Callable[[list[str]], list[dict]], meta: dict[str, Any],
-                 acall: Callable[[list[str]], Awaitable[list[dict]]] | None = None):
-        self.call, self.acall, self.meta = call, acall, meta
-
-    def predict(self, texts: list[str]) -> list[Prediction]:
-        return [Prediction(**row) for row in self.call(texts)]
-
-    async def apredict(self, texts: list[str]) -> list[Prediction]:
-        if self.acall is None:
-            return await run_in_threadpool(self.predict, texts)
-        for attempt in (1, 2):  # one retry: a pooled connection may have been closed by the detector
-            try:
-                return [Prediction(**row) for row in await self.acall(texts)]
-            except Exception as exc:  # noqa: BLE001 - any transport or overload error means "not now"
-                if attempt == 2 or "overload" in str(exc).lower() or type(exc).__name__ == "ServiceUnavailable":
-                    raise DetectorUnavailable(f"emotion detection is unavailable right now ({type(exc).__name__})"
-                                              ) from exc
 
 
 def finite(value: Any) -> Any:

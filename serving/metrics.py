@@ -23,6 +23,8 @@ def _get():
         _metrics["feedback"] = counter("emoheal_feedback_total", "feedback received", ["kind"])
         _metrics["ratings"] = histogram("emoheal_stage_rating", "stage ratings (1-5)", ["stage"],
                                         buckets=(1, 2, 3, 4, 5))
+        _metrics["batch"] = histogram("emoheal_detect_batch_size", "texts per forward pass (adaptive batching)",
+                                      buckets=(1, 2, 4, 8, 16, 32, 64))
         _metrics["errors"] = counter("emoheal_request_errors_total", "4xx/5xx answers by code", ["code"])
     return _metrics
 
@@ -44,6 +46,10 @@ def feedback(kind: str, body: Any) -> None:
     _get()["feedback"].labels(kind=kind).inc()
     if kind == "stage" and body.rating is not None:
         _get()["ratings"].labels(stage=body.stage).observe(body.rating)
+
+
+def batch(size: int) -> None:
+    _get()["batch"].observe(size)
 
 
 def errors(code: str) -> None:

@@ -208,3 +208,25 @@ def test_no_raw_text_in_logs(client, caplog):
 def test_responses_never_carry_nan(client):
     body = client.post("/session", json={"text": TEXT}).content
     json.loads(body, parse_constant=lambda c: pytest.fail(f"{c} in the response"))
+
+
+def test_adaptive_batching_groups_concurrent_texts_and_keeps_their_order(backend):
+    import asyncio
+
+    from serving.batching import AdaptiveBatcher
+
+    texts = [f"{TEXT} ({i})" for i in range(24)] + ["Thank you so much, this made my day!"]
+    expected = [p.probabilities for p in backend.predictor.predict(texts)]
+    sizes: list[int] = []
+    batcher = AdaptiveBatcher(backend.predictor, max_batch_size=8, max_latency_ms=2000)
+    original = batcher.predictor.predict
+    batcher.predictor = type("Spy", (), {"meta": backend.predictor.meta,
+                                         "predict": lambda _, xs: sizes.append(len(xs)) or original(xs)})()
+
+    async def main():
+        return await asyncio.gather(*(batcher.apredict([t]) for t in texts))
+
+    got = [r[0].probabilities for r in asyncio.run(main())]
+    assert len(got) == len(expected)  # same texts, same order, same numbers
+    assert all(g == pytest.approx(e, abs=1e-5) for g, e in zip(got, expected))
+    assert sum(sizes) == len(texts) and max(sizes) > 1 and max(sizes) <= 8

@@ -157,9 +157,8 @@ def test_concurrent_detections_share_batches(server):
     with concurrent.futures.ThreadPoolExecutor(16) as pool:
         assert set(pool.map(detect, range(64))) == {200}
     metrics = httpx.get(f"{url}/metrics").text
-    pattern = r"bentoml_service_adaptive_batch_size_{}\{{[^}}]*predict[^}}]*\}} (\S+)"
-    sums = [float(v) for v in re.findall(pattern.format("sum"), metrics)]
-    counts = [float(v) for v in re.findall(pattern.format("count"), metrics)]
+    sums = [float(v) for v in re.findall(r"emoheal_detect_batch_size_sum(?:\{[^}]*\})? (\S+)", metrics)]
+    counts = [float(v) for v in re.findall(r"emoheal_detect_batch_size_count(?:\{[^}]*\})? (\S+)", metrics)]
     assert sum(sums) >= 64 and sum(counts) < sum(sums), (sums, counts)  # some batches held more than one text
 
 
