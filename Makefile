@@ -100,6 +100,8 @@ bench: setup
 	$(BIN)/python benchmarks/clamp3_speed.py
 	$(BIN)/python benchmarks/retrieval_speed.py
 	$(BIN)/python benchmarks/emotion_inference.py
+	@test -d "$(BENTOML_HOME)/models/emoheal-session" || $(MAKE) bento-models
+	$(BIN)/python benchmarks/serving_latency.py --locust
 
 clean:
 	rm -rf .cache models/checkpoints
