@@ -101,6 +101,7 @@ bench: setup
 	$(BIN)/python benchmarks/retrieval_speed.py
 	$(BIN)/python benchmarks/emotion_inference.py
 	@test -d "$(BENTOML_HOME)/models/emoheal-session" || $(MAKE) bento-models
+	$(BIN)/python benchmarks/serving_latency.py
 	$(BIN)/python benchmarks/serving_latency.py --locust
 
 clean:
