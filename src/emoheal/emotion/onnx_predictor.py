@@ -47,14 +47,7 @@ class OnnxEmotionPredictor(EmotionPredictor):
         self.batch_size = batch_size
         self.labels: list[str] = self.meta["labels"]
         self.max_length: int = self.meta["max_length"]
-        thresholds = self._read_tuned(root / "thresholds.json")
-        calibration = self._read_tuned(root / "calibration.json")
-        self.thresholds = (
-            np.array([thresholds["thresholds"][name] for name in self.labels])
-            if thresholds else np.full(len(self.labels), 0.5)
-        )
-        self.temperature = float(calibration["temperature"]) if calibration else 1.0
-        self.calibrated = bool(thresholds and calibration)
+        self._load_tuning(root)
         self._tuning = "eager"
         own = self._read_int8_tuning(model_root) if own_tuning and onnx_file.name == INT8_FILE else None
         if own is not None:

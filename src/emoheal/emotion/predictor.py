@@ -71,6 +71,10 @@ class EmotionPredictor:
         self.batch_size = batch_size
         self.labels: list[str] = self.meta["labels"]
         self.max_length: int = self.meta["max_length"]
+        self._load_tuning(root)
+
+    def _load_tuning(self, root: Path) -> None:
+        """Thresholds and temperature tuned on dev for this model (0.5 and none when absent)."""
         thresholds = self._read_tuned(root / "thresholds.json")
         calibration = self._read_tuned(root / "calibration.json")
         self.thresholds = (
