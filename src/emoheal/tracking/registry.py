@@ -39,7 +39,9 @@ def log_and_register(
     artifacts: list[Path], tags: dict[str, str],
 ) -> dict[str, Any]:
     import mlflow
+    from mlflow import MlflowClient
 
+    from emoheal.tracking.aliases import assign_on_register
     from emoheal.tracking.pyfunc import EmotionPyfunc
 
     tracking = params["tracking"]
@@ -64,20 +66,8 @@ def log_and_register(
             registered = mlflow.register_model(info.model_uri, tracking["registered_model"], tags=tags)
             result["registered_model"] = tracking["registered_model"]
             result["registered_version"] = registered.version
-            result["aliases"] = _bootstrap_champion(tracking["registered_model"], registered.version)
+            result["aliases"] = assign_on_register(MlflowClient(), tracking["registered_model"], registered.version)
         return result
-
-
-def _bootstrap_champion(name: str, version: str) -> list[str]:
-    """The first registered model becomes `champion` so there is always one to serve; later
-    versions wait for a promotion (the registry workflow decides, not the order of training)."""
-    from mlflow import MlflowClient
-
-    client = MlflowClient()
-    if "champion" in client.get_registered_model(name).aliases:
-        return []
-    client.set_registered_model_alias(name, "champion", version)
-    return ["champion"]
 
 
 def _stage_model(root: Path, staged: Path) -> None:
