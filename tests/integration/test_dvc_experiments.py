@@ -61,3 +61,27 @@ def test_exp_run_with_xlmr_offline_stops_with_the_download_message(project_copy)
     result = _sh(["dvc", "exp", "run", "-S", "profile=ci", "-S", "backbone=xlmr_base"], project_copy, check=False)
     assert result.returncode != 0
     assert "FacebookAI/xlm-roberta-base" in result.stdout + result.stderr
+
+
+def _ran(output: str) -> set[str]:
+    import re
+
+    return set(re.findall(r"Running stage '([\w-]+)'", output))
+
+
+def test_a_second_repro_reruns_nothing(project_copy):
+    """After the experiment above, the pipeline is up to date: `dvc repro` runs no stage."""
+    result = _sh(["dvc", "repro"], project_copy)
+    assert _ran(result.stdout) == set(), result.stdout[-3000:]
+
+
+def test_editing_one_kg_csv_reruns_only_the_graph_and_what_depends_on_it(project_copy):
+    rules = project_copy / "data" / "kg" / "timbres.csv"
+    before = rules.read_text()
+    assert "ambient_pad,ambient pads," in before
+    rules.write_text(before.replace("ambient_pad,ambient pads,", "ambient_pad,warm ambient pads,"))  # a prompt phrase
+    result = _sh(["dvc", "repro"], project_copy)
+    ran = _ran(result.stdout)
+    assert "compile_kg" in ran, result.stdout[-3000:]
+    untouched = {"prepare", "train", "thresholds", "evaluate", "render_corpus", "describe_corpus", "corpus_emotion"}
+    assert not ran & untouched, ran
