@@ -5,7 +5,9 @@
 
 # No `from __future__ import annotations`: FastAPI must see the request models built inside
 # build_app as real classes, not as names to look up in this module.
+import json
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,10 +16,12 @@ from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from emoheal import __version__
+from emoheal.monitoring.records import derive
 from emoheal.session.feedback import FeedbackError, UnknownSessionError
 from emoheal.session.runner import SessionInputError, check_text, detect_language
 from serving import metrics
@@ -132,27 +136,37 @@ def build_app(get_backend: Callable[[], Any], max_text_chars: int = 2000) -> Fas
         ready = all(parts.values())
         return stamped({"ready": ready, "parts": parts, "detail": None if ready else "loading"}, 200 if ready else 503)
 
+    def recorded(response: JSONResponse, loaded, endpoint: str, text: str, started: float) -> JSONResponse:
+        """Append the derived record after the answer is sent (length bucket only, never the text)."""
+        payload = json.loads(response.body)
+        record = derive(endpoint, payload["request_id"], len(text), payload, (time.perf_counter() - started) * 1e3)
+        response.background = BackgroundTask(loaded.records.append, record)
+        return response
+
     @app.post("/detect", response_model=DetectResponse, responses=ERRORS, summary="emotions in a text")
     async def detect(body: DetectRequest):
+        started = time.perf_counter()
         loaded = backend()
         text = check_text(body.text, max_text_chars)
         prediction = (await loaded.predict([text]))[0]
         detected, confidence = detect_language(text)
         ranked = sorted(prediction.probabilities.items(), key=lambda kv: -kv[1])[:5]
         metrics.detected(prediction.labels)
-        return stamped({"language": {"detected": detected, "confidence": confidence},
-                        "emotions": {"probabilities": prediction.probabilities, "labels": prediction.labels,
-                                     "truncated": prediction.truncated},
-                        "top": [{"label": k, "probability": v} for k, v in ranked]})
+        response = stamped({"language": {"detected": detected, "confidence": confidence},
+                            "emotions": {"probabilities": prediction.probabilities, "labels": prediction.labels,
+                                         "truncated": prediction.truncated},
+                            "top": [{"label": k, "probability": v} for k, v in ranked]})
+        return recorded(response, loaded, "detect", text, started)
 
     @app.post("/session", response_model=SessionResponse, responses=ERRORS,
               summary="a three-stage session for a text (crisis resources instead when the text signals risk)")
     async def session(body: SessionRequest):
+        started = time.perf_counter()
         loaded = backend()
         result = await loaded.session(body.text, body.goal, body.minutes, body.lang, body.user)
         payload = loaded.session_payload(result)
         metrics.session(payload)
-        return stamped(payload)
+        return recorded(stamped(payload), loaded, "session", body.text, started)
 
     @app.post("/feedback", response_model=FeedbackResponse, responses=ERRORS,
               summary="a stage rating, or the two study questions")
@@ -175,6 +189,8 @@ def build_app(get_backend: Callable[[], Any], max_text_chars: int = 2000) -> Fas
         except FeedbackError as exc:
             return error(422, "validation_error", str(exc))
         metrics.feedback("stage" if stage_form else "study", body)
+        await run_in_threadpool(loaded.records.add_rating, body.session_id, body.stage, body.rating,
+                                body.reflected, body.calmer)
         return stamped({"session_id": body.session_id, "recorded": "stage" if stage_form else "study"})
 
     @app.get("/media/{item_id}", responses={404: {"model": ErrorResponse}, 206: {"description": "a byte range"}},

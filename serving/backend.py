@@ -20,7 +20,7 @@ from emoheal.utils.io import read_json
 
 log = logging.getLogger("emoheal.serving")
 RUNTIMES = ("onnx-int8", "onnx", "torch")
-ENV_OVERRIDES = {"EMOHEAL_FEEDBACK_DB": "feedback_db", "EMOHEAL_LOCALE": "locale",
+ENV_OVERRIDES = {"EMOHEAL_FEEDBACK_DB": "feedback_db", "EMOHEAL_RECORDS_DB": "records_db", "EMOHEAL_LOCALE": "locale",
                  "EMOHEAL_MAX_TEXT_CHARS": "max_text_chars"}
 CONTENT_TYPES = {".flac": "audio/flac", ".wav": "audio/wav", ".ogg": "audio/ogg", ".mp3": "audio/mpeg",
                  ".m4a": "audio/mp4", ".mp4": "video/mp4", ".webm": "video/webm", ".mkv": "video/x-matroska",
@@ -93,6 +93,12 @@ class Backend:
         self.runner = SessionRunner(paths, locale=self.settings["locale"], feedback_db=self.settings["feedback_db"],
                                     predictor=predictor, max_text_chars=int(self.settings["max_text_chars"]))
         self.items = self.runner.index.items.set_index("id", drop=False)
+        from emoheal.monitoring.records import RecordStore
+
+        # derived request records for monitoring (never text); next to the feedback store by default
+        records_db = self.settings.get("records_db") or str(Path(self.settings["feedback_db"]).with_name(
+            "records.sqlite"))
+        self.records = RecordStore(records_db)
         self.media_root = (self.session_dir / "media").resolve()
         self.versions = {"emoheal": __version__, "emotion_model": self.meta["version"],
                          "registry_version": self.bundle.get("registry_version"), "runtime": self.runtime,

@@ -230,3 +230,22 @@ def test_adaptive_batching_groups_concurrent_texts_and_keeps_their_order(backend
     assert len(got) == len(expected)  # same texts, same order, same numbers
     assert all(g == pytest.approx(e, abs=1e-5) for g, e in zip(got, expected))
     assert sum(sizes) == len(texts) and max(sizes) > 1 and max(sizes) <= 8
+
+
+def test_requests_leave_derived_records_and_never_the_text(client, backend):
+    secret = "Ottoline worries about the harbour tonight"
+    before = len(backend.records.frame())
+    client.post("/session", json={"text": secret})
+    client.post("/detect", json={"text": secret})
+    session = client.post("/session", json={"text": TEXT}).json()
+    client.post("/feedback", json={"session_id": session["session_id"], "stage": "match", "rating": 4})
+    frame = backend.records.frame()
+    new = frame.iloc[before:]
+    assert list(new["endpoint"]) == ["session", "detect", "session"]
+    assert new["top_probability"].between(0, 1).all() and new["latency_ms"].gt(0).all()
+    assert set(new["length_bucket"]) == {"21-50", "51-100"}  # buckets, not lengths
+    assert json.loads(new["stages"].iloc[-1])[0]["name"] == "match" and new["goal"].iloc[-1] == "sleep"
+    ratings = backend.records.frame(table="ratings")
+    assert ((ratings["session_id"] == session["session_id"]) & (ratings["rating"] == 4)).any()
+    raw = backend.records.path.read_bytes()
+    assert b"Ottoline" not in raw and b"harbour" not in raw
