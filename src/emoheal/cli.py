@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+from datetime import UTC
 from pathlib import Path
 
 from emoheal import __version__
@@ -114,6 +115,50 @@ def cmd_bento_import(args: argparse.Namespace) -> int:
     for part, tag in tags.items():
         print(f"imported {part}: {tag}")
     return 0
+
+
+def cmd_monitor(args: argparse.Namespace) -> int:
+    """Exit 0 when every critical test passed, 1 when one failed, 2 when the monitor cannot run."""
+    from datetime import datetime
+
+    from emoheal.monitoring.monitor import MonitorInputError, run_monitor
+    from emoheal.utils.io import load_params
+
+    if not Path(args.params).is_file():
+        print(f"emoheal: error: {args.params} not found: run `make params` (or `emoheal params -o params.yaml`)",
+              file=sys.stderr)
+        return EXIT_USAGE
+    params = load_params(args.params)
+    cfg = params["monitoring"]
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out = Path(args.out or Path(cfg["out_dir"]) / stamp)
+    try:
+        result = run_monitor(args.records or cfg["records_db"], args.reference or params["paths"]["monitoring"], out,
+                             cfg, args.since or cfg["window"], log_mlflow=not args.no_mlflow)
+    except (MonitorInputError, FileNotFoundError) as exc:
+        print(f"emoheal: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    summary = result.summary
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        records = summary["records"]
+        print(f"{records['n']} records since {summary['window']['start'] or 'the beginning'} "
+              f"({records['answered']} answered by the model) vs {summary['reference']['n']} reference records")
+        for test in summary["tests"]:
+            print(f"  {test['status']:<8} {test['name']}: {test['meaning']}")
+            if test["status"] != "SUCCESS" and test["detail"]:
+                print(f"           {test['detail']}")
+        study = summary["feedback"]["study"]
+        if study["n"]:
+            r = study["correlation"]
+            print(f"  study answers: n={study['n']}, reflected {study['reflected_mean']}, "
+                  f"calmer {study['calmer_mean']}, r={r['r']} "
+                  f"(95% CI {r['ci95']}; the paper reported {study['paper_r']})")
+        for note in summary.get("notes", []):
+            print(f"  note: {note}")
+        print(f"report: {out}/drift.html, {out}/monitor.json" + (" (logged to MLflow)" if not args.no_mlflow else ""))
+    return 0 if result.passed else 1
 
 
 def cmd_metrics(args: argparse.Namespace) -> int:
@@ -378,6 +423,18 @@ def build_parser() -> argparse.ArgumentParser:
     promote.add_argument("--dry-run", action="store_true", help="say what would happen, change nothing")
     promote.add_argument("--json", action="store_true", help="the decision as JSON")
     promote.set_defaults(func=cmd_promote)
+
+    monitor = sub.add_parser("monitor", help="compare the service's recent records with the reference (Evidently "
+                                             "drift report + tests, feedback quality); exit 1 when a test fails")
+    monitor.add_argument("--since", help="window start: a span (90m, 24h, 7d, 2w), an ISO date/time, or all "
+                                         "(default: monitoring.window)")
+    monitor.add_argument("--records", help="records store (default: monitoring.records_db)")
+    monitor.add_argument("--reference", help="reference folder (default: paths.monitoring)")
+    monitor.add_argument("--out", help="output folder (default: monitoring.out_dir/<UTC time>)")
+    monitor.add_argument("--params", default="params.yaml", help="composed parameters (monitoring section)")
+    monitor.add_argument("--no-mlflow", action="store_true", help="write the files only; log no MLflow run")
+    monitor.add_argument("--json", action="store_true", help="print the summary as JSON")
+    monitor.set_defaults(func=cmd_monitor)
 
     bento = sub.add_parser("bento", help="packaging for the BentoML service")
     bento_sub = bento.add_subparsers(dest="bento_command", required=True)

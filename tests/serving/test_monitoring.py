@@ -1,0 +1,175 @@
+"""Monitoring end to end: requests through the real API (the ci-trained model) leave derived
+records; the `monitor_reference` stage builds the reference from the test split; `emoheal monitor`
+compares them (Evidently), exits 1 when a test fails, logs to MLflow — and never keeps a text."""
+
+from __future__ import annotations
+
+import json
+import random
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from emoheal.cli import main
+from tests.helpers import ROOT, run_stage
+
+OTHER_LANGUAGES = ROOT / "tests" / "fixtures" / "monitoring" / "other_languages.txt"
+
+
+@pytest.fixture(scope="module")
+def reference(ci_pipeline) -> Path:
+    run_stage("monitor_reference", ci_pipeline["params_file"], ci_pipeline["env"])
+    return Path(ci_pipeline["params"]["paths"]["monitoring"])
+
+
+@pytest.fixture(scope="module")
+def backend(bundle):
+    from serving.backend import Backend
+
+    return Backend(bundle["emotion"], bundle["session"])
+
+
+@pytest.fixture(scope="module")
+def client(backend):
+    from fastapi.testclient import TestClient
+
+    from serving.app import build_app
+
+    return TestClient(build_app(lambda: backend, backend.settings["max_text_chars"]))
+
+
+def dev_texts(label: str | None = None, n: int = 120, seed: int = 7) -> list[str]:
+    """GoEmotions dev texts (the reference is the test split): a random sample, or only one label's."""
+    labels = (ROOT / "data" / "raw" / "goemotions" / "emotions.txt").read_text().split()
+    dev = pd.read_csv(ROOT / "data" / "raw" / "goemotions" / "dev.tsv", sep="\t", header=None,
+                      names=["text", "labels", "id"], quoting=3)
+    if label is not None:
+        index = str(labels.index(label))
+        dev = dev[dev["labels"].str.split(",").map(lambda ids: ids == [index])]
+    texts = dev["text"].tolist()
+    random.Random(seed).shuffle(texts)
+    return texts[:n]
+
+
+def serve(client, backend, path: Path, texts: list[str], endpoint: str = "/session") -> list[dict]:
+    from emoheal.monitoring.records import RecordStore
+
+    backend.records = RecordStore(path)
+    answers = []
+    for text in texts:
+        response = client.post(endpoint, json={"text": text})
+        assert response.status_code == 200, response.text
+        answers.append(response.json())
+    return answers
+
+
+def monitor(ci_pipeline, reference: Path, records: Path, out: Path, *extra: str) -> tuple[int, dict]:
+    code = main(["monitor", "--records", str(records), "--reference", str(reference), "--out", str(out),
+                 "--params", str(ci_pipeline["params_file"]), "--since", "all", *extra])
+    summary = json.loads((out / "monitor.json").read_text()) if (out / "monitor.json").is_file() else {}
+    return code, summary
+
+
+def statuses(summary: dict) -> dict[str, str]:
+    return {t["name"]: t["status"] for t in summary["tests"]}
+
+
+def test_records_from_the_same_distribution_are_not_flagged(client, backend, ci_pipeline, reference, tmp_path):
+    serve(client, backend, tmp_path / "records.sqlite", dev_texts(n=150))
+    code, summary = monitor(ci_pipeline, reference, tmp_path / "records.sqlite", tmp_path / "out", "--no-mlflow")
+    assert code == 0, summary["tests"]
+    assert summary["passed"] and summary["records"]["n"] == 150
+    assert set(statuses(summary).values()) == {"SUCCESS"}, summary["tests"]
+    assert (tmp_path / "out" / "drift.html").stat().st_size > 100_000  # Evidently's self-contained page
+
+
+def test_only_angry_texts_are_flagged(client, backend, ci_pipeline, reference, tmp_path):
+    """The ci model answers "neutral" to nearly everything, so here the shift shows in what the texts
+    are like (angry comments are shorter); that the emotion columns themselves drift under the
+    trained model is tests/model/test_monitoring_drift.py (slow: it needs `make run`)."""
+    serve(client, backend, tmp_path / "records.sqlite", dev_texts("anger", n=150))
+    code, summary = monitor(ci_pipeline, reference, tmp_path / "records.sqlite", tmp_path / "out", "--no-mlflow")
+    assert code == 1 and not summary["passed"]
+    failed = {name for name, status in statuses(summary).items() if status == "FAIL"}
+    assert failed and failed <= {"emotion_drift", "confidence_drift", "mean_confidence", "neutral_share",
+                                 "language_shift", "language_confidence_drift", "length_bucket_drift"}, summary["tests"]
+    drift = json.loads((tmp_path / "out" / "drift.json").read_text())
+    assert any(m["metric_name"].startswith("ValueDrift(column=p_anger,") for m in drift["metrics"])
+
+
+def test_another_language_is_flagged(client, backend, ci_pipeline, reference, tmp_path):
+    texts = [line for line in OTHER_LANGUAGES.read_text().splitlines() if line and not line.startswith("#")]
+    answers = serve(client, backend, tmp_path / "records.sqlite", texts)
+    assert all(a["notice"] and not a["stages"] for a in answers)  # the English model does not guess
+    code, summary = monitor(ci_pipeline, reference, tmp_path / "records.sqlite", tmp_path / "out", "--no-mlflow")
+    assert code == 1
+    found = statuses(summary)
+    assert found["language_shift"] == "FAIL" and found["readable_share"] == "FAIL", summary["tests"]
+    assert found["emotion_drift"] == "SKIPPED"  # nothing the model answered to compare
+
+
+def test_monitor_logs_to_mlflow_and_no_output_holds_a_text(client, backend, ci_pipeline, reference, tmp_path,
+                                                          monkeypatch):
+    import mlflow
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", ci_pipeline["env"]["MLFLOW_TRACKING_URI"])
+    secret = "My neighbour Zebulon Quartermaine keeps me awake, I feel so anxious"
+    texts = [secret, *dev_texts(n=60, seed=11)]
+    answers = serve(client, backend, tmp_path / "records.sqlite", texts)
+    rng = np.random.default_rng(0)
+    reflected = rng.integers(1, 6, size=len(answers))
+    calmer = np.clip(reflected + rng.integers(-1, 2, size=len(answers)), 1, 5)
+    sessions = [a for a in answers if a["stages"]]
+    for a, r, c in zip(sessions, reflected, calmer):
+        for stage in ("match", "guide", "target"):
+            assert client.post("/feedback", json={"session_id": a["session_id"], "stage": stage,
+                                                  "rating": int(r)}).status_code == 200
+        assert client.post("/feedback", json={"session_id": a["session_id"], "reflected": int(r),
+                                              "calmer": int(c)}).status_code == 200
+    out = tmp_path / "out"
+    code, summary = monitor(ci_pipeline, reference, tmp_path / "records.sqlite", out)
+    assert code in (0, 1) and summary["mlflow_run_id"]
+    study = summary["feedback"]["study"]
+    n = len(sessions)
+    assert study["n"] == n and study["paper_r"] == 0.72
+    assert study["correlation"]["r"] == pytest.approx(np.corrcoef(reflected[:n], calmer[:n])[0, 1], abs=1e-4)
+    assert summary["feedback"]["stage_ratings"]["guide"]["mean"] == pytest.approx(reflected[:n].mean(), abs=1e-3)
+    assert (out / "feedback.html").is_file()
+
+    run = mlflow.MlflowClient(ci_pipeline["env"]["MLFLOW_TRACKING_URI"]).get_run(summary["mlflow_run_id"])
+    assert run.data.metrics["records"] == len(texts) and "study.r" in run.data.metrics
+    assert run.data.tags["git_commit"] and run.data.tags["passed"] == str(summary["passed"])
+    artifacts = Path(run.info.artifact_uri.removeprefix("file://")) / "monitoring"
+    assert {"drift.html", "drift.json", "monitor.json", "feedback.html"} <= {p.name for p in artifacts.iterdir()}
+
+    # nothing written anywhere holds the text or its distinctive words
+    written = [tmp_path / "records.sqlite", *out.iterdir(), *artifacts.iterdir()]
+    for path in written:
+        data = path.read_bytes()
+        for needle in (secret, "Zebulon", "Quartermaine", *texts[1:]):
+            assert needle.encode() not in data, f"{needle[:30]!r} found in {path.name}"
+    with sqlite3.connect(tmp_path / "records.sqlite") as db:
+        columns = {row[1] for row in db.execute("PRAGMA table_info(records)")}
+    assert "text" not in columns
+
+
+def test_monitor_input_errors_exit_2_and_an_empty_window_is_not_a_failure(ci_pipeline, reference, tmp_path, capsys):
+    from emoheal.monitoring.records import RecordStore
+
+    code, _ = monitor(ci_pipeline, reference, tmp_path / "missing.sqlite", tmp_path / "a")
+    assert code == 2 and "no records store" in capsys.readouterr().err
+    RecordStore(tmp_path / "empty.sqlite")
+    for since in ("yesterday-ish", "2999-01-01"):
+        code = main(["monitor", "--records", str(tmp_path / "empty.sqlite"), "--reference", str(reference),
+                     "--params", str(ci_pipeline["params_file"]), "--since", since, "--out", str(tmp_path / "b")])
+        assert code == 2 and "--since" in capsys.readouterr().err
+    code, _ = monitor(ci_pipeline, reference, tmp_path / "empty.sqlite", tmp_path / "c", "--reference",
+                      str(tmp_path / "nowhere"))
+    assert code == 2 and "monitor_reference" in capsys.readouterr().err
+    code, summary = monitor(ci_pipeline, reference, tmp_path / "empty.sqlite", tmp_path / "d", "--no-mlflow")
+    assert code == 0 and summary["records"]["n"] == 0
+    found = statuses(summary)
+    assert found["volume"] == "WARNING" and found["emotion_drift"] == "SKIPPED"
