@@ -15,7 +15,7 @@ export BENTOML_HOME ?= $(CURDIR)/.bentoml
 export BENTOML_DO_NOT_TRACK := True
 SERVE_PORT ?= 3000
 
-.PHONY: help setup apt venv params run test test-all lint serve bento bento-models wheel bench mlflow-ui lock clean
+.PHONY: help setup apt venv params run test test-all lint serve bento bento-models wheel bench monitor mlflow-ui lock clean
 
 help:
 	@echo "make setup      Debian packages + .venv from requirements/lock.txt (idempotent)"
@@ -25,6 +25,7 @@ help:
 	@echo "make lint       ruff"
 	@echo "make serve      the BentoML service + web page on http://127.0.0.1:$(SERVE_PORT) (after make run)"
 	@echo "make bento      import the MLflow champion, graph, index, media; build the Bento (offline)"
+	@echo "make monitor    Evidently drift report + tests over the service's last 24 h of records (exit 1 on a failure)"
 	@echo "make mlflow-ui  the MLflow UI over the local store (http://127.0.0.1:5000)"
 	@echo "make bench      benchmarks: KG plan latency, corpus render/describe speed, emotion inference"
 	@echo "make lock       re-resolve requirements/base.in into requirements/lock.txt"
@@ -84,6 +85,9 @@ serve: setup
 	@test -d "$(BENTOML_HOME)/models/emoheal-session" || $(MAKE) bento-models
 	$(BIN)/bentoml serve serving.service:EmoHeal --host 127.0.0.1 --port $(SERVE_PORT)
 
+monitor: params
+	$(BIN)/emoheal monitor $(if $(SINCE),--since $(SINCE))
+
 mlflow-ui: setup
 	$(BIN)/mlflow ui --backend-store-uri $${MLFLOW_TRACKING_URI:-sqlite:///$(CURDIR)/mlflow/mlflow.db} \
 		--default-artifact-root $(CURDIR)/mlflow/artifacts --host 127.0.0.1 --port 5000
@@ -100,6 +104,7 @@ bench: setup
 	$(BIN)/python benchmarks/clamp3_speed.py
 	$(BIN)/python benchmarks/retrieval_speed.py
 	$(BIN)/python benchmarks/emotion_inference.py
+	$(BIN)/python benchmarks/monitoring_drift.py
 	@test -d "$(BENTOML_HOME)/models/emoheal-session" || $(MAKE) bento-models
 	$(BIN)/python benchmarks/serving_latency.py
 	$(BIN)/python benchmarks/serving_latency.py --locust

@@ -3,6 +3,7 @@
 from _common import stage_params
 from emoheal.emotion.evaluation import evaluate_emotion
 from emoheal.emotion.train import read_run_id
+from emoheal.tracking.lineage import dvc_hashes
 from emoheal.tracking.registry import log_and_register
 from emoheal.utils.git import git_commit
 from emoheal.utils.io import read_json, write_json
@@ -18,7 +19,8 @@ if __name__ == "__main__":
     metrics_path = f"{paths['metrics']}/emotion.json"
     if params["tracking"].get("enabled", True):
         tags = {"git_commit": git_commit(), "data_hash": metrics["data_hash"],
-                "model_version": metrics["model_version"], "profile": str(params.get("profile"))}
+                "model_version": metrics["model_version"], "profile": str(params.get("profile")),
+                **dvc_hashes([paths["raw"], paths["prepared"], f"{paths['model']}/model"])}
         write_json(metrics_path, metrics)
         metrics["mlflow"] = log_and_register(params, read_run_id(paths["model"]), paths["model"], metrics,
                                              [*plots, metrics_path], tags)

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.helpers import ROOT
 
@@ -58,7 +59,12 @@ def test_exp_run_composes_hydra_overrides_and_runs_every_stage(project_copy):
 
 
 def test_exp_run_with_xlmr_offline_stops_with_the_download_message(project_copy):
-    result = _sh(["dvc", "exp", "run", "-S", "profile=ci", "-S", "backbone=xlmr_base"], project_copy, check=False)
+    params = project_copy / "params.yaml"
+    before = params.read_text()
+    try:
+        result = _sh(["dvc", "exp", "run", "-S", "profile=ci", "-S", "backbone=xlmr_base"], project_copy, check=False)
+    finally:  # a failed experiment leaves its params in the workspace: put back the ci experiment's
+        params.write_text(before)
     assert result.returncode != 0
     assert "FacebookAI/xlm-roberta-base" in result.stdout + result.stderr
 
@@ -85,3 +91,61 @@ def test_editing_one_kg_csv_reruns_only_the_graph_and_what_depends_on_it(project
     assert "compile_kg" in ran, result.stdout[-3000:]
     untouched = {"prepare", "train", "thresholds", "evaluate", "render_corpus", "describe_corpus", "corpus_emotion"}
     assert not ran & untouched, ran
+
+
+def _params_with_metrics(shown) -> list[tuple[dict, dict]]:
+    """(params.yaml, metrics/emotion.json) of every revision `dvc exp show --json` lists."""
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            data = node.get("data")
+            if isinstance(data, dict) and "params" in data:
+                params = (data.get("params") or {}).get("params.yaml", {}).get("data", {})
+                metrics = (data.get("metrics") or {}).get("metrics/emotion.json", {}).get("data", {})
+                found.append((params, metrics))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(shown)
+    return found
+
+
+def _mlflow_runs(project):
+    from mlflow import MlflowClient
+
+    client = MlflowClient(f"sqlite:///{project}/mlflow/mlflow.db")
+    experiment = client.get_experiment_by_name("emoheal-emotion")
+    return client, client.search_runs([experiment.experiment_id])
+
+
+def test_a_tracked_run_carries_the_commit_the_dvc_hashes_and_the_full_config(project_copy, tmp_path):
+    client, runs = _mlflow_runs(project_copy)
+    run = next(r for r in runs if r.data.params.get("profile") == "ci" and "test.macro_f1" in r.data.metrics)
+    tags = run.data.tags
+    assert len(tags["git_commit"].removesuffix("-dirty")) == 40
+    lock = (project_copy / "dvc.lock").read_text()
+    for path in ("data/raw/goemotions", "data/prepared/goemotions", "models/emotion/model"):
+        assert tags[f"dvc.{path}"].endswith(".dir") and tags[f"dvc.{path}"] in lock
+    assert run.data.params["backbone.name"] == "tiny" and run.data.params["train.max_epochs"] == "1"
+    config = client.download_artifacts(run.info.run_id, "config/params.resolved.yaml", str(tmp_path))
+    logged = yaml.safe_load(Path(config).read_text())
+    assert logged["profile"] == "ci" and logged["kg"]["planner"] and logged["monitoring"]["drift"]
+
+
+def test_a_learning_rate_sweep_shows_in_dvc_exp_show_and_in_mlflow(project_copy):
+    rates = ("0.001", "0.003")
+    _sh(["dvc", "exp", "run", "--queue", "-S", "profile=ci", "-S", "train.max_epochs=1",
+         "-S", f"backbone.encoder_lr={','.join(rates)}"], project_copy)
+    _sh(["dvc", "exp", "run", "--run-all", "-j", "1"], project_copy, timeout=1800)
+    shown = json.loads(_sh(["dvc", "exp", "show", "--json"], project_copy).stdout)
+    swept = {str(p.get("backbone", {}).get("encoder_lr")): m for p, m in _params_with_metrics(shown)}
+    for rate in rates:
+        assert str(float(rate)) in swept, sorted(swept)
+        assert 0 <= swept[str(float(rate))]["test"]["macro_f1"] <= 1
+    _, runs = _mlflow_runs(project_copy)
+    logged = {r.data.params.get("backbone.encoder_lr") for r in runs if "test.macro_f1" in r.data.metrics}
+    assert {str(float(rate)) for rate in rates} <= logged, logged

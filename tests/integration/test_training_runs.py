@@ -75,3 +75,23 @@ def test_paper_profile_offline_fails_fast_with_the_download_message(prepared_ci,
     assert result.returncode == 2
     assert "FacebookAI/xlm-roberta-base" in result.stderr and "Traceback" not in result.stderr
     assert time.time() - started < 60  # fails before reading data or building anything
+
+
+def test_cpu_training_with_a_fixed_seed_reproduces_its_weights_and_metrics(ci_pipeline, tmp_path):
+    """train → thresholds → evaluate again from scratch (new checkpoint, cache and model folders): the
+    same weights (the model version is their hash) and the same test metrics as the ci pipeline's."""
+    params = copy.deepcopy(ci_pipeline["params"])
+    for key in ("model", "checkpoints", "cache", "metrics", "plots", "monitoring"):
+        params["paths"][key] = str(tmp_path / key)
+    params["tracking"]["enabled"] = False
+    params_file = write_params(params, tmp_path / "params.yaml")
+    for stage in ("train", "thresholds", "evaluate"):
+        run_stage(stage, params_file)
+    first = json.loads((Path(ci_pipeline["params"]["paths"]["metrics"]) / "emotion.json").read_text())
+    again = json.loads((tmp_path / "metrics" / "emotion.json").read_text())
+    assert again["model_version"] == first["model_version"]
+    assert again["thresholds"] == first["thresholds"] and again["dev"] == first["dev"]
+    timing = {"inference_seconds"}
+    assert {k: v for k, v in again["test"].items() if k not in timing} == \
+        {k: v for k, v in first["test"].items() if k not in timing}
+    assert again["per_label"] == first["per_label"]

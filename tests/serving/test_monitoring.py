@@ -173,3 +173,15 @@ def test_monitor_input_errors_exit_2_and_an_empty_window_is_not_a_failure(ci_pip
     assert code == 0 and summary["records"]["n"] == 0
     found = statuses(summary)
     assert found["volume"] == "WARNING" and found["emotion_drift"] == "SKIPPED"
+
+
+def test_the_reference_holds_derived_values_only(reference, ci_pipeline):
+    from emoheal.data.prepared import read_prepared
+    from emoheal.monitoring.reference import read_reference
+
+    texts = read_prepared(ci_pipeline["params"]["paths"]["prepared"], "test")["text"].tolist()
+    frame, meta = read_reference(reference)
+    assert len(frame) == len(texts) == meta["n"] and meta["labels"][-1] == "neutral"
+    cells = {v for column in frame.columns if frame[column].dtype == object for v in frame[column].dropna()}
+    long_texts = [t for t in texts if len(t) >= 25]
+    assert long_texts and not any(t in str(cell) for cell in cells for t in long_texts)
