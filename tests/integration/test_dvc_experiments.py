@@ -136,16 +136,20 @@ def test_a_tracked_run_carries_the_commit_the_dvc_hashes_and_the_full_config(pro
     assert logged["profile"] == "ci" and logged["kg"]["planner"] and logged["monitoring"]["drift"]
 
 
-def test_a_learning_rate_sweep_shows_in_dvc_exp_show_and_in_mlflow(project_copy):
+def test_a_sweep_over_learning_rate_and_backbone_shows_in_dvc_exp_show_and_in_mlflow(project_copy):
     rates = ("0.001", "0.003")
     _sh(["dvc", "exp", "run", "--queue", "-S", "profile=ci", "-S", "train.max_epochs=1",
          "-S", f"backbone.encoder_lr={','.join(rates)}"], project_copy)
+    # the packaged MiniLM on the ci subset (XLM-R needs local weights: see the test above)
+    _sh(["dvc", "exp", "run", "--queue", "-S", "profile=ci", "-S", "train.max_epochs=1", "-S", "backbone=minilm"],
+        project_copy)
     _sh(["dvc", "exp", "run", "--run-all", "-j", "1"], project_copy, timeout=1800)
-    shown = json.loads(_sh(["dvc", "exp", "show", "--json"], project_copy).stdout)
-    swept = {str(p.get("backbone", {}).get("encoder_lr")): m for p, m in _params_with_metrics(shown)}
-    for rate in rates:
-        assert str(float(rate)) in swept, sorted(swept)
-        assert 0 <= swept[str(float(rate))]["test"]["macro_f1"] <= 1
+    shown = _params_with_metrics(json.loads(_sh(["dvc", "exp", "show", "--json"], project_copy).stdout))
+    swept = {(p.get("backbone", {}).get("name"), str(p.get("backbone", {}).get("encoder_lr"))): m for p, m in shown}
+    for key in [("tiny", str(float(rate))) for rate in rates] + [("minilm", "0.0001")]:
+        assert key in swept, sorted(swept)
+        assert 0 <= swept[key]["test"]["macro_f1"] <= 1
     _, runs = _mlflow_runs(project_copy)
-    logged = {r.data.params.get("backbone.encoder_lr") for r in runs if "test.macro_f1" in r.data.metrics}
-    assert {str(float(rate)) for rate in rates} <= logged, logged
+    logged = {(r.data.params.get("backbone.name"), r.data.params.get("backbone.encoder_lr"))
+              for r in runs if "test.macro_f1" in r.data.metrics}
+    assert {("tiny", str(float(rate))) for rate in rates} | {("minilm", "0.0001")} <= logged, logged
