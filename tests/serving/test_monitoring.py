@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -156,7 +157,8 @@ def test_monitor_logs_to_mlflow_and_no_output_holds_a_text(client, backend, ci_p
     assert "text" not in columns
 
 
-def test_monitor_input_errors_exit_2_and_an_empty_window_is_not_a_failure(ci_pipeline, reference, tmp_path, capsys):
+def test_monitor_bad_input_exits_2_touches_nothing_and_an_empty_window_is_not_a_failure(
+        ci_pipeline, reference, tmp_path, capsys):
     from emoheal.monitoring.records import RecordStore
 
     code, _ = monitor(ci_pipeline, reference, tmp_path / "missing.sqlite", tmp_path / "a")
@@ -169,6 +171,24 @@ def test_monitor_input_errors_exit_2_and_an_empty_window_is_not_a_failure(ci_pip
     code, _ = monitor(ci_pipeline, reference, tmp_path / "empty.sqlite", tmp_path / "c", "--reference",
                       str(tmp_path / "nowhere"))
     assert code == 2 and "monitor_reference" in capsys.readouterr().err
+    (tmp_path / "notes.sqlite").write_text("not a database")
+    code, _ = monitor(ci_pipeline, reference, tmp_path / "notes.sqlite", tmp_path / "e")
+    assert code == 2 and "cannot be read as a records store" in capsys.readouterr().err
+    assert (tmp_path / "notes.sqlite").read_text() == "not a database"  # left as it was
+    with sqlite3.connect(tmp_path / "other.sqlite") as db:
+        db.execute("CREATE TABLE mine (a)")
+    code, _ = monitor(ci_pipeline, reference, tmp_path / "other.sqlite", tmp_path / "f")
+    assert code == 2 and "not a records store" in capsys.readouterr().err
+    with sqlite3.connect(tmp_path / "other.sqlite") as db:  # the reader added nothing to someone else's file
+        assert [r[0] for r in db.execute("SELECT name FROM sqlite_master")] == ["mine"]
+    broken = tmp_path / "broken-reference"
+    shutil.copytree(reference, broken)
+    (broken / "reference.parquet").write_bytes(b"junk")
+    code, _ = monitor(ci_pipeline, broken, tmp_path / "empty.sqlite", tmp_path / "g")
+    assert code == 2 and "cannot read the reference" in capsys.readouterr().err
+    (tmp_path / "a-file").write_text("")
+    code, _ = monitor(ci_pipeline, reference, tmp_path / "empty.sqlite", tmp_path / "a-file")
+    assert code == 2 and "cannot write the report" in capsys.readouterr().err
     code, summary = monitor(ci_pipeline, reference, tmp_path / "empty.sqlite", tmp_path / "d", "--no-mlflow")
     assert code == 0 and summary["records"]["n"] == 0
     found = statuses(summary)

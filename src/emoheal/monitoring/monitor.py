@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from emoheal.monitoring.records import RecordStore
+from emoheal.monitoring.records import RecordStoreError, read_store
 from emoheal.monitoring.reference import read_reference
 from emoheal.monitoring.report import MonitorResult, build_reports
 from emoheal.utils.io import write_json
@@ -50,9 +50,15 @@ def run_monitor(records_db: str | Path, reference_dir: str | Path, out_dir: str 
         raise MonitorInputError(f"no records store at {records_db}: the service writes it (serving.records_db, "
                                 "EMOHEAL_RECORDS_DB); pass --records to point at it")
     start = parse_since(since)
-    reference, meta = read_reference(reference_dir)
-    store = RecordStore(records_db)
-    records, ratings = store.frame(start), store.frame(start, "ratings")
+    try:
+        reference, meta = read_reference(reference_dir)
+    except (OSError, ValueError) as exc:  # a corrupt parquet or JSON file
+        raise MonitorInputError(f"cannot read the reference in {reference_dir}: {exc}; rebuild it with "
+                                "`dvc repro monitor_reference`") from None
+    try:
+        records, ratings = read_store(records_db, start)
+    except RecordStoreError as exc:
+        raise MonitorInputError(str(exc)) from None
     result = build_reports(records, reference, ratings, meta["labels"], cfg)
     result.summary["window"] = {"since": since, "start": _iso(start), "end": _iso(time.time())}
     result.summary["reference"].update({"model_version": meta.get("model_version"),
@@ -62,7 +68,7 @@ def run_monitor(records_db: str | Path, reference_dir: str | Path, out_dir: str 
         result.summary["notes"] = [f"records come from model {', '.join(served)} but the reference from "
                                    f"{meta.get('model_version')}: rebuild the reference for the served model"]
     _write(result, Path(out_dir))
-    if log_mlflow:
+    if log_mlflow:  # the logged monitor.json cannot hold its own run id: the local copy gets it after
         result.summary["mlflow_run_id"] = _log(result, Path(out_dir), cfg)
         write_json(Path(out_dir) / "monitor.json", result.summary)
     return result
@@ -73,7 +79,10 @@ def _iso(moment: float | None) -> str | None:
 
 
 def _write(result: MonitorResult, out: Path) -> None:
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise MonitorInputError(f"cannot write the report to {out}: {exc}") from None
     write_json(out / "monitor.json", result.summary)
     if result.drift is not None:
         result.drift.save_html(str(out / "drift.html"))

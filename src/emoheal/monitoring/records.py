@@ -84,6 +84,31 @@ class RecordStore:
                             (time.time(), session_id, stage, rating, reflected, calmer))
 
     def frame(self, since: float | None = None, table: str = "records") -> pd.DataFrame:
-        query = f"SELECT * FROM {table}" + (" WHERE time >= ?" if since is not None else "")
         with self.lock:
-            return pd.read_sql_query(query, self.db, params=(since,) if since is not None else None)
+            return _read(self.db, table, since)
+
+
+class RecordStoreError(ValueError):
+    """A file that is not a records store (missing, not SQLite, or without its tables)."""
+
+
+def _read(db: sqlite3.Connection, table: str, since: float | None) -> pd.DataFrame:
+    query = f"SELECT * FROM {table}" + (" WHERE time >= ?" if since is not None else "")
+    return pd.read_sql_query(query, db, params=(since,) if since is not None else None)
+
+
+def read_store(path: str | Path, since: float | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(records, ratings) since a time, read-only: a reader never creates or alters the file it is
+    pointed at (a wrong path must not gain tables)."""
+    path = Path(path)
+    if not path.is_file():
+        raise RecordStoreError(f"no records store at {path}")
+    try:
+        with sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True) as db:
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if not {"records", "ratings"} <= tables:
+                raise RecordStoreError(f"{path} is an SQLite file without the records and ratings tables: "
+                                       "not a records store")
+            return _read(db, "records", since), _read(db, "ratings", since)
+    except sqlite3.DatabaseError as exc:
+        raise RecordStoreError(f"{path} cannot be read as a records store: {exc}") from None

@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from emoheal.monitoring.frame import monitoring_frame
 from emoheal.monitoring.records import derive
 from emoheal.safety.screen import screen
 from emoheal.session.runner import detect_language
@@ -66,10 +67,10 @@ def build_reference(params: dict[str, Any]) -> dict[str, Any]:
         split = split.sample(n=min(int(cfg["limit"]), len(split)), random_state=int(params["seed"]))
     predictor = EmotionPredictor(paths["model"])
     records = reference_records(predictor, split["text"].tolist(), cfg["locale"])
+    table = monitoring_frame(records, predictor.labels)
     meta = {"labels": predictor.labels, "model_version": predictor.version, "split": cfg["split"],
             "n": len(records), "data_hash": read_manifest(paths["prepared"])["data_hash"],
-            "neutral_share": float(records["labels"].str.contains('"neutral"').mean()),
-            "mean_confidence": float(records["top_probability"].mean()),
-            "crisis_rate": float((records["risk_level"] == "high").mean())}
+            "neutral_share": float(table["neutral"].mean()), "mean_confidence": float(table["top_probability"].mean()),
+            "crisis_rate": float(table["crisis"].mean())}
     write_reference(paths["monitoring"], records, meta)
     return meta

@@ -82,13 +82,15 @@ def _checks(current: pd.DataFrame, reference: pd.DataFrame, labels: list[str], c
     screened = int(current["crisis"].notna().sum())
     ref_mean = {c: float(reference[c].mean()) for c in ("has_emotions", "neutral", "top_probability", "crisis")}
     short = f"needs {minimum} records"
+    too_few = None if len(current) >= minimum else short
+    enough = None if answered >= minimum else f"{answered} answered records; {short} the model answered"
     checks = [
         Check("volume", f"at least {minimum} records in the window (fewer: drift checks are skipped)",
               [RowCount(tests=[gte(minimum, is_critical=False)])]),
         Check("readable_share", "share of texts the emotion model answered (a crisis stop or an unreadable language "
               f"lowers it) is at most {tests['readable_drop']} below the reference {ref_mean['has_emotions']:.3f}",
               [MeanValue(column="has_emotions", tests=[gte(ref_mean["has_emotions"] - tests["readable_drop"])])],
-              None if len(current) >= minimum else short),
+              too_few),
     ]
     columns = emotion_columns(labels)
     share = float(drift["emotion_share"])
@@ -100,8 +102,7 @@ def _checks(current: pd.DataFrame, reference: pd.DataFrame, labels: list[str], c
                              tests=[], share_tests=[lt(share)])]
         + [ValueDrift(column=c, method=method(c), threshold=float(drift["emotion_threshold"]), tests=[])
            for c in columns],
-        None if answered >= minimum else f"{answered} answered records; {short} the model answered"))
-    enough = None if answered >= minimum else f"{answered} answered records; {short} the model answered"
+        enough))
     checks += [
         Check("confidence_drift", f"the top probability's distribution does not drift (p < {alpha})",
               [value_drift("top_probability")], enough),
@@ -115,7 +116,6 @@ def _checks(current: pd.DataFrame, reference: pd.DataFrame, labels: list[str], c
                                                   lte(ref_mean["neutral"] + tests["neutral_share_tolerance"])])],
               enough),
     ]
-    too_few = None if len(current) >= minimum else short
     # languages: a share test, not chi-square (a single text in a language the reference saw five times
     # in 5,000 "drifts" a window of 100); the distribution is still drawn in the report
     other = float(reference["other_language"].mean())
