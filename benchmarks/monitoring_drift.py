@@ -28,18 +28,19 @@ from emoheal.emotion.predictor import EmotionPredictor
 from emoheal.monitoring.frame import TEXT_COLUMNS, emotion_columns, monitoring_frame
 from emoheal.monitoring.reference import read_reference, reference_records
 from emoheal.monitoring.report import _definition, build_reports, coarse_languages
+from emoheal.safety.screen import CrisisScreen
 from emoheal.utils.io import load_params
 
 ROOT = Path(__file__).resolve().parents[1]
 NO_RATINGS = pd.DataFrame(columns=["time", "session_id", "stage", "rating", "reflected", "calmer"])
 
 
-def dev_records(predictor) -> tuple[pd.DataFrame, pd.Series]:
+def dev_records(predictor, screen) -> tuple[pd.DataFrame, pd.Series]:
     """Every dev text's record once (windows are drawn from these), and which are anger-only."""
     labels = (ROOT / "data" / "raw" / "goemotions" / "emotions.txt").read_text().split()
     dev = pd.read_csv(ROOT / "data" / "raw" / "goemotions" / "dev.tsv", sep="\t", header=None,
                       names=["text", "labels", "id"], quoting=3)
-    records = reference_records(predictor, dev["text"].tolist()).assign(endpoint="session")
+    records = reference_records(predictor, dev["text"].tolist(), screen).assign(endpoint="session")
     return records, dev["labels"].eq(str(labels.index("anger")))
 
 
@@ -70,11 +71,12 @@ def main() -> None:
     cfg = params["monitoring"]
     reference, meta = read_reference(params["paths"]["monitoring"])
     predictor = EmotionPredictor(params["paths"]["model"])
-    records, anger = dev_records(predictor)
+    screen = CrisisScreen(params["safety"]["model"])
+    records, anger = dev_records(predictor, screen)
     other = [line for line in (ROOT / "tests/fixtures/monitoring/other_languages.txt").read_text().splitlines()
              if line and not line.startswith("#")]
     # as the service records them: the English-only model does not answer another language
-    other_records = reference_records(predictor, other).assign(endpoint="session", probabilities=None,
+    other_records = reference_records(predictor, other, screen).assign(endpoint="session", probabilities=None,
                                                                labels="[]", top_label=None, top_probability=None)
     rng = random.Random(0)
     scenarios = [(f"ordinary n={n}", False, records, n, args.trials) for n in (50, 100, 300, 1000)]

@@ -10,9 +10,11 @@ at concurrency 1 and 8 — p50/p90/p99 latency and requests/s, plus the server-s
 service's access log (the entry service and the batching detector's /predict). Stops the service
 (its whole process group), then starts the baseline (`serving_baseline_app.py`: transformers
 pipeline per request in FastAPI's thread pool, under uvicorn) and measures /detect the same way.
-One server runs at a time; the load generator shares the machine with it. Checks the goals
-(/detect p50 ≤ 15 ms and p99 ≤ 50 ms at concurrency 1; /session p99 ≤ 150 ms at concurrency 8;
-/detect requests/s at concurrency 8 ≥ 3× the baseline's) and writes benchmarks/results/serving.json.
+One server runs at a time; the load generator shares the machine with it. Then times the crisis
+screen the Bento carries per single text against its pattern layer alone (benchmarks/safety_screen.py).
+Checks the goals (/detect p50 ≤ 15 ms and p99 ≤ 50 ms at concurrency 1; /session p99 ≤ 150 ms at
+concurrency 8; /detect requests/s at concurrency 8 ≥ 3× the baseline's; the crisis screen adds ≤ 5 ms
+per text, median) and writes benchmarks/results/serving.json.
 A missed goal prints FAIL; the exit code stays 0 (this is a measurement). Each scenario also
 records CPU ms per request by process (load generator, API, detector) and the share of the CPUs
 that other processes took meanwhile; a scenario disturbed by other work (over 10 %) is measured
@@ -372,6 +374,12 @@ def emotion_dir(env: dict) -> Path:
     return store / version
 
 
+def session_dir(env: dict) -> Path:
+    store = Path(env["BENTOML_HOME"]) / "models" / "emoheal-session"
+    tag = env.get("EMOHEAL_SESSION_MODEL", "emoheal-session:latest").split(":")[-1]
+    return store / ((store / "latest").read_text().strip() if tag == "latest" else tag)
+
+
 def machine(ready: dict | None = None) -> dict:
     def version(name: str) -> str | None:
         try:
@@ -496,6 +504,16 @@ def latency_benchmark(args, tmp: Path) -> dict:
     base_c8 = results["baseline"]["scenarios"]["detect_c8"]
     svc_c8["throughput_vs_baseline"] = round(svc_c8["throughput_rps"] / base_c8["throughput_rps"], 2)
     results["goals"] = check_goals(results)
+    # the crisis screen the Bento carries, per single text, against its pattern layer alone (same run)
+    from safety_screen import measure as screen_latency
+
+    screen = results["safety_screen"] = screen_latency(session_dir(env) / "safety", TEXTS)
+    results["goals"]["crisis_screen_added_ms"] = {
+        "scenario": "safety_screen", "figure": "added_median_ms",
+        "target": f"<= {screen['goal']['added_median_ms_at_most']:g}", "measured": screen["added_median_ms"],
+        "pass": screen["goal"]["met"]}
+    print(f"crisis screen: patterns alone {screen['patterns_only']['median_ms']} ms, layered (1 thread) "
+          f"{screen['layered_1_thread']['median_ms']} ms per text (median)")
 
     print_table(results)
     print(f"\n/detect at concurrency 8: {svc_c8['throughput_rps']} req/s vs baseline {base_c8['throughput_rps']} "

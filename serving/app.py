@@ -159,11 +159,12 @@ def build_app(get_backend: Callable[[], Any], max_text_chars: int = 2000) -> Fas
         return recorded(response, loaded, "detect", text, started)
 
     @app.post("/session", response_model=SessionResponse, responses=ERRORS,
-              summary="a three-stage session for a text (crisis resources instead when the text signals risk)")
+              summary="a three-stage session for a text (crisis resources instead when the text signals risk; "
+                      "a check-in question first when the screen is unsure)")
     async def session(body: SessionRequest):
         started = time.perf_counter()
         loaded = backend()
-        result = await loaded.session(body.text, body.goal, body.minutes, body.lang, body.user)
+        result = await loaded.session(body.text, body.goal, body.minutes, body.lang, body.user, body.check_in)
         payload = loaded.session_payload(result)
         metrics.session(payload)
         return recorded(stamped(payload), loaded, "session", body.text, started)

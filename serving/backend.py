@@ -89,7 +89,7 @@ class Backend:
             predictor = load_predictor(self.emotion_dir, self.runtime, self.settings["detector"]["threads"])
         self.predictor = predictor
         paths = RunnerPaths(str(self.emotion_dir), str(self.session_dir / "graph.json"),
-                            str(self.session_dir / "index"))
+                            str(self.session_dir / "index"), str(self.session_dir / "safety"))
         self.runner = SessionRunner(paths, locale=self.settings["locale"], feedback_db=self.settings["feedback_db"],
                                     predictor=predictor, max_text_chars=int(self.settings["max_text_chars"]))
         self.items = self.runner.index.items.set_index("id", drop=False)
@@ -102,7 +102,8 @@ class Backend:
         self.media_root = (self.session_dir / "media").resolve()
         self.versions = {"emoheal": __version__, "emotion_model": self.meta["version"],
                          "registry_version": self.bundle.get("registry_version"), "runtime": self.runtime,
-                         "graph": self.runner.planner.version, "retrieval_backend": self.runner.index.backend}
+                         "safety_model": self.runner.screen.version, "graph": self.runner.planner.version,
+                         "retrieval_backend": self.runner.index.backend}
 
     @property
     def store(self):
@@ -115,8 +116,10 @@ class Backend:
         return await run_in_threadpool(self.predictor.predict, texts)
 
     async def session(self, text: str, goal: str, minutes: float | None, lang: str | None,
-                      user: str | None) -> dict:
-        early, state = self.runner.begin(text, goal, lang)  # checks + phrase screen: microseconds
+                      user: str | None, check_in: str | None = None) -> dict:
+        # checks + the crisis screen (patterns and the risk classifier: a few ms of ONNX Runtime, which
+        # releases the GIL) in a worker thread, so the event loop keeps serving other requests
+        early, state = await run_in_threadpool(self.runner.begin, text, goal, lang, check_in)
         if early is not None:
             return early
         prediction = (await self.predict([text]))[0]
@@ -167,7 +170,7 @@ class Backend:
             "session_id": result["session_id"] if stages else None, "goal": result["goal"],
             "language": result.get("language"), "notice": result.get("notice"),
             "safety": {"level": safety["level"], "message": safety.get("message", ""),
-                       "resources": safety.get("resources", [])},
+                       "resources": safety.get("resources", []), "check_in": safety.get("check_in")},
             "emotions": result.get("emotions"), "prelude": result.get("prelude"),
             "epilogue": result.get("epilogue"), "explanation": result.get("explanation"),
             "personalisation": result.get("personalisation"), "stages": stages,

@@ -30,8 +30,10 @@ def _get():
 
 
 def session(payload: dict) -> None:
-    outcome = "music" if payload["stages"] else ("crisis" if payload["safety"]["level"] in ("medium", "high")
-                                                 else "notice")
+    safety = payload["safety"]
+    waiting = bool(safety.get("check_in")) and safety["check_in"].get("answer") is None
+    outcome = ("music" if payload["stages"] else "check_in" if waiting
+               else "crisis" if safety["level"] in ("medium", "high") else "notice")
     _get()["sessions"].labels(goal=payload["goal"], outcome=outcome, safety_level=payload["safety"]["level"]).inc()
     if payload.get("emotions"):
         detected(payload["emotions"]["labels"])

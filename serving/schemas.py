@@ -36,6 +36,10 @@ def request_models(max_chars: int) -> tuple[type[Strict], type[Strict]]:
         lang=(Annotated[str, Field(strict=True, max_length=8, description="en or zh; null: from the text")] | None,
               None),
         user=(UserId | None, None),
+        check_in=(Literal["yes", "no"] | None,
+                  Field(None, description="the person's answer to the check-in question a previous answer for "
+                                          "this text asked (safety.check_in): 'yes' leads to crisis resources, "
+                                          "'no' lets the session start")),
     )
     return detect, session
 
@@ -55,6 +59,7 @@ class Versions(BaseModel):
     emotion_model: str | None = None
     registry_version: str | None = None
     runtime: str | None = None
+    safety_model: str | None = None
     graph: str | None = None
     retrieval_backend: str | None = None
 
@@ -104,10 +109,24 @@ class Resource(BaseModel):
     source: str
 
 
+class CheckInAnswer(BaseModel):
+    value: Literal["yes", "no"]
+    label: str
+
+
+class CheckIn(BaseModel):
+    """Asked when the screen is unsure (level medium): no music until the person answers."""
+
+    question: str
+    answers: list[CheckInAnswer]
+    answer: Literal["yes", "no"] | None = Field(description="the answer this request carried; null: not yet")
+
+
 class Safety(BaseModel):
     level: Literal["none", "low", "medium", "high"]
     message: str
     resources: list[Resource]
+    check_in: CheckIn | None = None
 
 
 class Item(BaseModel):

@@ -31,7 +31,7 @@ def workspace_params(tmp: Path, *overrides: str) -> dict:
         f"paths.prepared={tmp / 'prepared'}", f"paths.model={tmp / 'models' / 'emotion'}",
         f"paths.checkpoints={tmp / 'checkpoints'}", f"paths.cache={tmp / 'cache'}",
         f"paths.metrics={tmp / 'metrics'}", f"paths.plots={tmp / 'plots'}",
-        f"paths.monitoring={tmp / 'monitoring'}",
+        f"paths.monitoring={tmp / 'monitoring'}", f"safety.model={tmp / 'models' / 'safety'}",
         *overrides,
     )
 

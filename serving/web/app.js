@@ -44,6 +44,7 @@
     unexpected: 'Something went wrong while showing your session. Please try again.',
     noStages: "We couldn't build a session from that text. Try describing how you feel in a few more words.",
     crisisDefault: 'It sounds like things are really hard right now. Please reach out to someone who can help.',
+    checkInDefault: 'Before the music starts: are you thinking about harming yourself or ending your life right now?',
     noSession: 'Feedback cannot be saved for this session.',
     chooseRating: 'Please choose a number from 1 to 5 first.',
     sending: 'Sending…',
@@ -73,6 +74,12 @@
     crisisTitle: $('crisis-title'),
     crisisMessage: $('crisis-message'),
     crisisResources: $('crisis-resources'),
+    checkIn: $('check-in'),
+    checkInTitle: $('check-in-title'),
+    checkInQuestion: $('check-in-question'),
+    checkInYes: $('check-in-yes'),
+    checkInNo: $('check-in-no'),
+    checkInResources: $('check-in-resources'),
     emotions: $('emotions'),
     emotionsTitle: $('emotions-title'),
     chart: $('emotion-chart'),
@@ -249,6 +256,8 @@
     busy: false,
     // Bumped on every new submission; late answers from an older session are ignored.
     generation: 0,
+    // While a check-in question is open: the request to resend with the answer (memory only).
+    pending: null,
   };
 
   // ---------------------------------------------------------------------------
@@ -405,6 +414,22 @@
       el.crisisResources.replaceChildren(...resources.map(resourceItem));
       el.crisisResources.hidden = resources.length === 0;
       el.crisis.hidden = false;
+    },
+
+    /** The check-in question with its two answers, and the resources beside it (no music yet). */
+    checkIn(safety) {
+      const checkIn = safety.check_in && typeof safety.check_in === 'object' ? safety.check_in : {};
+      el.checkInQuestion.textContent = str(checkIn.question) || MSG.checkInDefault;
+      const answers = Array.isArray(checkIn.answers) ? checkIn.answers : [];
+      for (const [button, value] of [[el.checkInYes, 'yes'], [el.checkInNo, 'no']]) {
+        const answer = answers.find((a) => a && a.value === value);
+        if (answer && str(answer.label)) button.textContent = str(answer.label);
+        button.disabled = false;
+      }
+      const resources = Array.isArray(safety.resources) ? safety.resources.filter((r) => r && typeof r === 'object') : [];
+      el.checkInResources.replaceChildren(...resources.map(resourceItem));
+      el.checkInResources.hidden = resources.length === 0;
+      el.checkIn.hidden = false;
     },
 
     /** Draw the bar chart of the top emotions; hides the section when there are none. */
@@ -916,6 +941,9 @@
     el.crisis.hidden = true;
     el.crisisMessage.textContent = '';
     el.crisisResources.replaceChildren();
+    el.checkIn.hidden = true;
+    el.checkInResources.replaceChildren();
+    state.pending = null;
     render.error('');
     render.notice('');
     render.context({});
@@ -932,6 +960,14 @@
     const needsSupport = safety.level === 'high' || safety.level === 'medium';
     state.sessionId = str(data.session_id) || null;
     state.goal = GOALS.includes(data.goal) ? data.goal : requestedGoal;
+
+    const checkIn = safety.check_in && typeof safety.check_in === 'object' ? safety.check_in : null;
+    if (stages.length === 0 && checkIn && checkIn.answer === null) {
+      // The screen is unsure: ask first. The text stays in memory only until the answer is sent.
+      render.checkIn(safety);
+      el.checkInTitle.focus();
+      return;
+    }
 
     if (stages.length === 0) {
       // No music: support information and/or the reason why.
@@ -965,12 +1001,21 @@
     const goal = GOALS.includes(el.goal.value) ? el.goal.value : 'sleep';
 
     resetSession();
+    await requestSession({ text, goal });
+  }
+
+  /** POST /session and show the answer; a check-in keeps the request in memory for the answer. */
+  async function requestSession(body) {
     const generation = state.generation;
     setBusy(true);
     let failed = false;
     try {
-      const data = await api.post('/session', { text, goal });
-      if (generation === state.generation) showSession(data, goal);
+      const data = await api.post('/session', body);
+      if (generation === state.generation) {
+        const safety = data && data.safety && typeof data.safety === 'object' ? data.safety : {};
+        state.pending = safety.check_in && safety.check_in.answer === null ? { text: body.text, goal: body.goal } : null;
+        showSession(data, body.goal);
+      }
     } catch (err) {
       failed = true;
       if (generation === state.generation) render.error(err instanceof ApiError ? err.message : MSG.unexpected);
@@ -979,6 +1024,16 @@
       // Disabling the focused button drops focus to <body>; put it back after an error.
       if (failed && (document.activeElement === document.body || !document.activeElement)) el.start.focus();
     }
+  }
+
+  /** The person answered the check-in question: the same text again, with the answer. */
+  async function onCheckInAnswer(answer) {
+    if (state.busy || !state.pending) return;
+    const pending = state.pending;
+    el.checkInYes.disabled = true;
+    el.checkInNo.disabled = true;
+    resetSession();
+    await requestSession({ text: pending.text, goal: pending.goal, check_in: answer });
   }
 
   /** Ctrl+Enter / Cmd+Enter in the textarea sends the form. */
@@ -1001,6 +1056,8 @@
     el.play.addEventListener('click', () => player.toggle());
     el.next.addEventListener('click', () => player.next());
     el.study.addEventListener('submit', onStudySubmit);
+    el.checkInYes.addEventListener('click', () => onCheckInAnswer('yes'));
+    el.checkInNo.addEventListener('click', () => onCheckInAnswer('no'));
     updateCount();
     player.updateUi();
   }

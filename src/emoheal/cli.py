@@ -319,42 +319,110 @@ def cmd_clamp3_verify(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _ask_check_in(question: dict) -> str | None:
+    """The check-in question at a terminal: 'yes', 'no', or None when nobody can answer here."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return None
+    while True:
+        try:
+            reply = input(f"    {question['question']} [yes/no] ").strip().lower()
+        except EOFError:
+            return None
+        if reply in ("y", "yes", "n", "no"):
+            return "yes" if reply.startswith("y") else "no"
+
+
+def _print_session(i: int, s: dict) -> None:
+    safety = s["safety"]
+    waiting = bool(safety.get("check_in")) and safety["check_in"]["answer"] is None
+    head = f"session {s['session_id'][:8]}" if s["stages"] else "no session"
+    print(f"[{i}] {head} ({s['goal']})")
+    if safety["level"] in ("high", "medium", "low") and safety["message"] and not waiting:
+        print(f"    {safety['message']}")
+    if waiting:
+        print(f"    {safety['check_in']['question']}")
+        print("    (answer with --check-in yes or --check-in no; the music starts only after an answer)")
+    if safety["level"] in ("high", "medium", "low"):
+        for r in safety["resources"]:
+            print(f"      - {r['name']} ({r['contact']}): {r['how']}")
+    if s.get("notice"):
+        print(f"    {s['notice']}")
+    if s["stages"]:
+        print(f"    {s['prelude']}")
+        for st in s["stages"]:
+            item = st["item"]["title"] if st["item"] else "(no suitable item)"
+            print(f"    {st['name']:<6} {st['minutes']:.0f} min  {item}")
+            print(f"           {st['narrative']}")
+        print(f"    {s['epilogue']}")
+
+
 def cmd_session(args: argparse.Namespace) -> int:
-    """Words to sessions, one per text, in order."""
+    """Words to sessions, one per text, in order. A text the screen is unsure about gets the
+    check-in question first: asked at a terminal, else printed (answer it with --check-in)."""
+    from emoheal.safety.encoder import SafetyModelError
     from emoheal.session.runner import RunnerPaths, SessionInputError, SessionRunner, check_text
 
     texts = _read_texts(args)
     try:
         for text in texts:  # bad input fails before any model loads
             check_text(text)
-        runner = SessionRunner(RunnerPaths(args.model, args.graph, args.index), locale=args.locale,
-                               feedback_db=args.feedback_db)
-        sessions = [runner.run(t, args.goal, args.minutes, args.lang, user=args.user) for t in texts]
+        runner = SessionRunner(RunnerPaths(args.model, args.graph, args.index, args.safety_model),
+                               locale=args.locale, feedback_db=args.feedback_db)
+        sessions = []
+        for text in texts:
+            session = runner.run(text, args.goal, args.minutes, args.lang, user=args.user, check_in=args.check_in)
+            check_in = session["safety"].get("check_in")
+            if not args.json and check_in and check_in["answer"] is None:
+                answer = _ask_check_in(check_in)
+                if answer is not None:
+                    session = runner.run(text, args.goal, args.minutes, args.lang, user=args.user, check_in=answer)
+            sessions.append(session)
     except SessionInputError as exc:
         print(f"emoheal: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, SafetyModelError) as exc:
         print(f"emoheal: error: {exc}", file=sys.stderr)
         return 1
     if args.json:
         print(json.dumps(sessions, ensure_ascii=False, indent=2, default=float))
         return 0
     for i, s in enumerate(sessions, start=1):
-        print(f"[{i}] session {s['session_id'][:8]} ({s['goal']})")
-        if s["safety"]["level"] in ("high", "medium", "low") and s["safety"]["message"]:
-            print(f"    {s['safety']['message']}")
-            for r in s["safety"]["resources"]:
-                print(f"      - {r['name']} ({r['contact']}): {r['how']}")
-        if s.get("notice"):
-            print(f"    {s['notice']}")
-        if s["stages"]:
-            print(f"    {s['prelude']}")
-            for st in s["stages"]:
-                item = st["item"]["title"] if st["item"] else "(no suitable item)"
-                print(f"    {st['name']:<6} {st['minutes']:.0f} min  {item}")
-                print(f"           {st['narrative']}")
-            print(f"    {s['epilogue']}")
+        _print_session(i, s)
     return 0
+
+
+def cmd_safety_screen(args: argparse.Namespace) -> int:
+    """The crisis screen alone: a level, the scores and the reasons (pattern ids) per text, in order."""
+    from emoheal.safety.encoder import SafetyModelError
+    from emoheal.safety.screen import CrisisScreen
+    from emoheal.session.runner import SessionInputError, check_text
+
+    texts = _read_texts(args)
+    try:
+        for text in texts:
+            check_text(text)
+        screen = CrisisScreen(args.model)
+    except SessionInputError as exc:
+        print(f"emoheal: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except SafetyModelError as exc:
+        print(f"emoheal: error: {exc}", file=sys.stderr)
+        return 1
+    results = [screen.decide(a, locale=args.locale).to_dict() for a in screen.assess_many(texts)]
+    if args.json:
+        print(json.dumps(results, ensure_ascii=False, indent=2))
+        return 0
+    for i, r in enumerate(results, start=1):
+        print(f"[{i}] {r['level']:<6}  risk {r['risk_score']:.2f}  severity {r['severity_score']:.2f}  "
+              f"{'; '.join(r['reasons'][1:]) or '-'}")
+    print(f"safety model {screen.version}")
+    return 0
+
+
+def cmd_safety_check(args: argparse.Namespace) -> int:
+    from emoheal.safety.corpus import main as check
+
+    return check(["check", args.folder])
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -413,7 +481,25 @@ def build_parser() -> argparse.ArgumentParser:
     session.add_argument("--model", default="models/emotion")
     session.add_argument("--graph", default="models/kg/graph.json")
     session.add_argument("--index", default="models/corpus/index")
+    session.add_argument("--safety-model", default=os.environ.get("EMOHEAL_SAFETY_MODEL", "models/safety"),
+                         help="the crisis screen's risk classifier (default: models/safety)")
+    session.add_argument("--check-in", choices=("yes", "no"),
+                         help="your answer to the check-in question: are you thinking about harming yourself "
+                              "right now? (asked at a terminal when the screen is unsure)")
     session.set_defaults(func=cmd_session)
+
+    safety = sub.add_parser("safety", help="the crisis screen: screen texts, check the curated risk corpus")
+    safety_sub = safety.add_subparsers(dest="safety_command", required=True)
+    safety_screen = safety_sub.add_parser("screen", help="the level, scores and reasons for texts (no session)")
+    safety_screen.add_argument("text", nargs="*", help="texts (each argument is one text)")
+    safety_screen.add_argument("--file", help="a UTF-8 file with one text per line ('-' for stdin)")
+    safety_screen.add_argument("--model", default=os.environ.get("EMOHEAL_SAFETY_MODEL", "models/safety"))
+    safety_screen.add_argument("--locale", default=os.environ.get("EMOHEAL_LOCALE", "US"))
+    safety_screen.add_argument("--json", action="store_true", help="a JSON list, one result per text, in order")
+    safety_screen.set_defaults(func=cmd_safety_screen)
+    safety_check = safety_sub.add_parser("check", help="validate the risk corpus and the frozen held-out file")
+    safety_check.add_argument("folder", nargs="?", default="data/safety")
+    safety_check.set_defaults(func=cmd_safety_check)
 
     promote = sub.add_parser("promote", help="move the registry's champion alias to the challenger if it is "
                                              "better on the test metrics by a margin (exit 1 when it is not)")

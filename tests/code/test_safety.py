@@ -1,114 +1,173 @@
-"""The crisis screen: every risk phrase is caught (recall 1.0), idioms rarely (≤ 10 %), and only
-counters are logged."""
+"""The crisis screen's parts that need no model: the pattern layer, the rules that combine the
+layers (and their vectorised twin used to measure them), threshold choice, Wilson intervals, the
+corpus validator and the frozen held-out check."""
 
 from __future__ import annotations
 
-import logging
+import shutil
 
+import numpy as np
 import pytest
 
-from emoheal.safety.screen import resources_for, screen
+from emoheal.safety.corpus import CorpusError, Example, check_rows, leaks, load_categories, load_heldout
+from emoheal.safety.evaluation import Corpus, choose_thresholds, levels_array, pattern_floor, wilson
+from emoheal.safety.patterns import load_rules
+from emoheal.safety.screen import LEVELS, Assessment, Thresholds, combine
+from tests.helpers import ROOT
 
-POSITIVE = [
-    "I want to kill myself",
-    "i've been thinking about killing myself",
-    "I'm going to end my life tonight",
-    "sometimes I think about ending my own life",
-    "I keep thinking about suicide",
-    "I feel suicidal",
-    "I just want to die",
-    "I wanna die",
-    "I wish I were dead",
-    "I'd rather be dead",
-    "everyone would be better off without me",
-    "they'd be better off if I was gone, better off dead honestly",
-    "there's no reason to live anymore",
-    "I have nothing to live for",
-    "I hurt myself again last night",
-    "I've started cutting myself",
-    "I've been self-harming",
-    "I'm thinking of taking all my pills",
-    "what if I overdosed",
-    "I want to end it all",
-    "I hope I never wake up",
-    "I wrote a suicide note",
-    "this is goodbye, I'm done",
-    "I am ready to die",
-    "I decided to not be alive anymore",
-    "I want to take my own life",
-    "我不想活了",
-    "我想自杀",
-    "有时候会想伤害自己",
-    "I don\u2019t want to live, I want to kill myself",
-]
-
-IDIOMS = [
-    "this commute is killing me",
-    "my feet are killing me after that hike",
-    "I'm dying to see the new film",
-    "I'm dying for a coffee",
-    "that chocolate cake is to die for",
-    "I'm dead tired after work",
-    "we totally killed it at the concert",
-    "I could kill for a pizza right now",
-    "I nearly died of embarrassment",
-    "my phone is dead again",
-    "the battery went dead on the train",
-    "this heat is killing me",
-    "you're killing me with these puns",
-    "the suspense is killing me",
-    "I'm dying to know how it ends",
-    "my plants are dead because I forgot them",
-    "she slayed it on stage",
-    "the deadline is next week",
-    "I died laughing at that video",
-    "I'm so tired I could sleep for a week",
-    "this job is a dead end",
-    "the party was dead by midnight",
-    "I killed the spider in the kitchen",
-    "the meeting dragged on forever and ever",
-    "that game was a killer",
-]
+SAFETY = ROOT / "data" / "safety"
 
 
-def test_every_risk_phrase_is_high_risk():
-    missed = [text for text in POSITIVE if screen(text).level != "high"]
-    assert missed == []  # recall 1.0
+@pytest.fixture(scope="module")
+def rules():
+    return load_rules(str(SAFETY))
 
 
-def test_idioms_rarely_raise_an_alarm():
-    alarms = [text for text in IDIOMS if screen(text).level != "none"]
-    assert len(alarms) / len(IDIOMS) <= 0.10, alarms
-    for text in ("this commute is killing me", "I'm dying to see it"):
-        assert screen(text).level == "none"
+@pytest.mark.parametrize("text, pattern", [
+    ("I want to kill myself", "en_kill_myself"),
+    ("honestly kms", "en_kill_myself"),
+    ("I've been feeling really suicidal", "en_suicidal_self"),
+    ("i dont want to wake up tomorrow", "en_want_to_die"),
+    ("everyone would be better off without me", "en_better_off"),
+    ("I took all my pills an hour ago", "en_overdose"),
+    ("I hurt myself again last night", "en_self_harm"),
+    ("我想自杀", "zh_suicide"),
+    ("我不想活了", "zh_suicide"),
+    ("I can't go on like this", "en_cant_go_on"),
+])
+def test_explicit_statements_match_their_pattern(rules, text, pattern):
+    assert pattern in [p.id for p in rules.match(text)]
 
 
-def test_high_risk_comes_with_resources_for_the_locale():
-    us = screen("I want to die", locale="US")
-    assert us.stops_session and any(r["contact"] == "988" for r in us.resources)
-    uk = screen("I want to die", locale="uk")
-    assert any(r["contact"] == "116 123" for r in uk.resources)
-    assert "person" in us.message and "emergency" in us.message
-    assert any("findahelpline" in r["contact"] for r in resources_for("ZZ"))  # unknown locale: the directory
+@pytest.mark.parametrize("text", [
+    "this commute is killing me", "I'm dying to see the new film", "I cut myself shaving this morning",
+    "my friend is suicidal and I don't know how to help", "I overdosed five years ago and I'm doing well now",
+    "I burned myself on the oven", "my phone is dead again", "that cake is to die for",
+])
+def test_idioms_accidents_and_other_people_match_no_pattern(rules, text):
+    assert rules.match(text) == []
 
 
-def test_the_detector_raises_a_hopeless_statement_with_strong_distress():
-    assert screen("I can't go on like this").level == "medium"
-    assert screen("I can't go on like this", {"sadness": 0.5, "grief": 0.3}).level == "high"
-    assert screen("it was a long day", {"grief": 0.95}).level == "low"
-    assert screen("it was a long day", {"joy": 0.9}).level == "none"
+def test_resources_follow_the_locale_with_the_directory_last(rules):
+    us, uk = rules.resources_for("us"), rules.resources_for("UK")
+    assert us[0]["contact"] == "988" and uk[0]["contact"] == "116 123"
+    assert "findahelpline" in us[-1]["contact"] and "findahelpline" in rules.resources_for("ZZ")[0]["contact"]
 
 
-def test_only_counters_are_logged(caplog):
-    secret = "I want to kill myself because of Zanzibar-9431"
-    with caplog.at_level(logging.DEBUG):
-        result = screen(secret)
-    assert result.level == "high"
-    assert "Zanzibar" not in caplog.text and "kill" not in caplog.text
-    assert "safety screen" in caplog.text
-    assert all("Zanzibar" not in reason for reason in result.reasons)
+T = Thresholds(severe=0.7, confirm=0.5, check_in=0.3, low=0.1, distress=0.6, intense=0.9)
 
 
-@pytest.mark.parametrize("text", ["I would never kill myself", "my friend talked about suicide"])
-def test_it_errs_toward_flagging(text):
-    assert screen(text).level == "high"
+@pytest.mark.parametrize("risk, severe, patterns, emotions, level", [
+    (0.05, 0.0, (), None, "none"),
+    (0.2, 0.0, (), None, "low"),
+    (0.35, 0.0, (), None, "medium"),
+    (0.35, 0.8, (), None, "high"),                       # severe and risky
+    (0.25, 0.9, (), None, "low"),                        # severe-looking but the risk head disagrees
+    (0.6, 0.0, (("en_kill_myself", "high"),), None, "high"),
+    (0.4, 0.0, (("en_kill_myself", "high"),), None, "medium"),   # a matched phrase, context unsure: ask
+    (0.02, 0.0, (("en_kill_myself", "high"),), None, "medium"),  # never dropped below a check-in
+    (0.05, 0.0, (("en_cant_go_on", "medium"),), None, "low"),    # read as not risk: one step down
+    (0.2, 0.0, (("en_cant_go_on", "medium"),), None, "medium"),
+    (0.2, 0.0, (), {"sadness": 0.5, "grief": 0.2}, "low"),       # distress never adds a check-in ...
+    (0.05, 0.0, (), {"sadness": 0.5, "grief": 0.2}, "low"),      # ... it lifts none to a gentle pointer
+    (0.05, 0.0, (), {"grief": 0.95}, "low"),                      # intense grief lifts none
+    (0.05, 0.0, (), {"joy": 0.9}, "none"),
+])
+def test_combination_rules(risk, severe, patterns, emotions, level):
+    found, reasons = combine(Assessment(patterns, risk, severe), T, emotions)
+    assert found == level
+    assert all(isinstance(r, str) for r in reasons) and reasons[0].startswith("classifier:")
+
+
+def test_the_vectorised_rules_agree_with_the_screen():
+    rng = np.random.default_rng(0)
+    n = 3000
+    risk, severe = rng.random(n), rng.random(n)
+    kinds = [(), (("p", "medium"),), (("p", "high"),), (("p", "medium"), ("q", "high"))]
+    found = [kinds[i] for i in rng.integers(0, len(kinds), n)]
+    sadness, grief = rng.random(n) * 0.7, rng.random(n)
+    slow = [LEVELS.index(combine(Assessment(f, r, s), T, {"sadness": a, "grief": g})[0])
+            for f, r, s, a, g in zip(found, risk, severe, sadness, grief)]
+    # the detector's signals: distress sums the distress labels, `intense` is max(grief, sadness)
+    fast = levels_array(risk, severe, pattern_floor(found), T, sadness + grief, np.maximum(sadness, grief))
+    assert fast.tolist() == slow
+    assert len(set(slow)) == 4  # every level was exercised
+
+
+def _toy_corpus(n_per: int = 60, seed: int = 1):
+    """Risk texts score high, hard negatives low, with overlap; families of 3."""
+    categories = load_categories(SAFETY)
+    rng = np.random.default_rng(seed)
+    examples, risk, severe = [], [], []
+    for cat, mean in (("plan", 0.8), ("wish_dead", 0.6), ("recovered", 0.3), ("distress", 0.2)):
+        for i in range(n_per):
+            fam = f"{cat}-{i // 3:03d}"
+            examples.append(Example(f"{fam}.{i % 3 + 1}", fam, cat, "en", ("plain",), f"{cat} {i}", "toy"))
+            risk.append(np.clip(rng.normal(mean, 0.15), 0, 1))
+            severe.append(np.clip(rng.normal(0.8 if cat == "plan" else 0.2, 0.15), 0, 1))
+    return Corpus(examples, categories), np.asarray(risk), np.asarray(severe)
+
+
+def test_thresholds_put_recall_first_and_keep_high_false_alarms_in_budget():
+    corpus, risk, severe = _toy_corpus()
+    floor = np.zeros(len(risk), dtype=int)
+    cfg = {"low_recall": 0.995, "target_recall": 0.95, "category_recall": 0.9, "max_high_false_alarm": 0.02,
+           "max_high_false_alarm_ordinary": 0.005, "distress": 0.6, "intense": 0.9}
+    chosen = choose_thresholds(risk, severe, floor, corpus, cfg)
+    assert chosen["met"] == {"check_in": True, "high": True}
+    t = Thresholds.from_dict(chosen)
+    level = levels_array(risk, severe, floor, t)
+    asked, high = level >= 2, level == 3
+    assert asked[corpus.positive].mean() >= 0.95
+    assert high[corpus.label == "safe"].mean() <= 0.02
+    assert high[corpus.category == "plan"].mean() > 0.5  # the severe head does its job
+    assert t.low <= t.check_in
+
+
+def test_wilson_interval():
+    assert wilson(35, 35)[0] == pytest.approx(0.9011, abs=1e-3)  # safety.md: 35/35 bounds recall above ~0.90
+    low, high = wilson(8, 35)
+    assert low < 8 / 35 < high
+    assert wilson(0, 0) is None
+
+
+def test_thresholds_must_be_ordered():
+    with pytest.raises(ValueError):
+        Thresholds.from_dict({"severe": 0.5, "confirm": 0.5, "check_in": 0.2, "low": 0.3})
+
+
+def _write(path, rows):
+    header = "id,family,category,lang,style,text\n"
+    path.write_text(header + "".join(r + "\n" for r in rows), encoding="utf-8")
+
+
+def test_the_validator_names_file_row_and_column(tmp_path):
+    categories = load_categories(SAFETY)
+    path = tmp_path / "plan.csv"
+    _write(path, ["plan-001.1,plan-001,plan,en,plain,Friday after my shift.",
+                  "plan-001.2,plan-001,plann,en,plain,another",
+                  "plan-002.1,plan-001,plan,en,plain,wrong family in the id",
+                  "plan-003.1,plan-003,plan,zh,plain,no Chinese here",
+                  "plan-004.1,plan-004,plan,en,shouting,style unknown"])
+    examples, problems = check_rows(path, categories, heldout=False)
+    assert len(examples) == 1
+    text = "\n".join(problems)
+    assert "plan.csv:3: category: unknown 'plann'" in text
+    assert "plan.csv:4: id" in text and "plan.csv:5: lang" in text and "plan.csv:6: style" in text
+
+
+def test_the_held_out_file_is_frozen(tmp_path):
+    folder = tmp_path / "safety"
+    shutil.copytree(SAFETY, folder)
+    held = load_heldout(folder)
+    assert held and all(e.family.startswith("H-") for e in held)
+    with open(folder / "heldout.csv", "a", encoding="utf-8") as handle:
+        handle.write("H-plan-099.1,H-plan-099,plan,en,plain,a late addition\n")
+    with pytest.raises(CorpusError, match="frozen"):
+        load_heldout(folder)
+
+
+def test_leaks_finds_a_held_out_text_in_the_corpus():
+    a = Example("plan-001.1", "plan-001", "plan", "en", ("plain",), "Tonight  it ENDS.", "x")
+    b = Example("H-plan-001.1", "H-plan-001", "plan", "en", ("plain",), "tonight it ends.", "y")
+    assert leaks([a], [b]) == ["H-plan-001.1"]

@@ -27,7 +27,8 @@ def paths(ci_pipeline, kg_graph, tmp_path_factory):
     params = ci_pipeline["params"]
     write_graph(kg_graph, tmp / "graph.json")
     write_items(synthetic_items(per_quadrant=25, spread=0.35), tmp / "index")  # varied within quadrants
-    return RunnerPaths(params["paths"]["model"], str(tmp / "graph.json"), str(tmp / "index"))
+    return RunnerPaths(params["paths"]["model"], str(tmp / "graph.json"), str(tmp / "index"),
+                       params["safety"]["model"])
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +61,35 @@ def test_high_risk_gets_resources_not_music(runner):
     session = runner.run("I want to end my life tonight")
     assert session["stages"] == [] and session["safety"]["level"] == "high"
     assert any(r["contact"] == "116 123" for r in session["safety"]["resources"])  # the UK locale
+
+
+def test_the_uncertain_middle_asks_before_any_music(runner):
+    from tests.integration.test_safety_stage import asked_text
+
+    text = asked_text(runner.screen)
+    asked = runner.run(text)
+    assert asked["stages"] == [] and asked["session_id"]
+    assert asked["safety"]["level"] == "medium" and asked["safety"]["check_in"]["answer"] is None
+    assert asked["safety"]["resources"] and asked["emotions"] is None  # stopped before the emotion model
+    yes = runner.run(text, check_in="yes")
+    assert yes["stages"] == [] and yes["safety"]["level"] == "high" and yes["safety"]["resources"]
+    no = runner.run(text, check_in="no")
+    assert len(no["stages"]) == 3 and no["safety"]["level"] == "medium" and no["safety"]["resources"]
+    with pytest.raises(SessionInputError, match="check_in"):
+        runner.run(text, check_in="maybe")
+
+
+def test_versions_name_the_safety_model(runner):
+    assert runner.versions()["safety_model"].startswith("safety-")
+
+
+def test_a_missing_safety_model_stops_the_runner_with_a_clear_message(paths, tmp_path):
+    from dataclasses import replace
+
+    from emoheal.safety.encoder import SafetyModelError
+
+    with pytest.raises(SafetyModelError, match="dvc repro safety"):
+        SessionRunner(replace(paths, safety=str(tmp_path / "missing")))
 
 
 def test_another_language_gets_a_notice_from_the_english_only_model(runner):
@@ -97,7 +127,7 @@ def test_no_raw_text_in_the_logs(runner, caplog, capfd):
 def test_session_command_prints_one_session_per_text(paths):
     result = subprocess.run(
         [PYTHON, "-m", "emoheal.cli", "session", "--json", "--model", paths.model, "--graph", paths.graph,
-         "--index", paths.index, "I feel calm and grateful today", "I want to die"],
+         "--index", paths.index, "--safety-model", paths.safety, "I feel calm and grateful today", "I want to die"],
         cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     sessions = json.loads(result.stdout)
@@ -105,6 +135,23 @@ def test_session_command_prints_one_session_per_text(paths):
     assert sessions[1]["safety"]["level"] == "high" and sessions[1]["safety"]["resources"]
     bad = subprocess.run([PYTHON, "-m", "emoheal.cli", "session", "   "], cwd=ROOT, capture_output=True, text=True)
     assert bad.returncode == 2 and "empty" in bad.stderr
+    missing = subprocess.run([PYTHON, "-m", "emoheal.cli", "session", "--safety-model", "/nonexistent", "hello there"],
+                             cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert missing.returncode == 1 and "dvc repro safety" in missing.stderr
+
+
+def test_session_command_prints_the_check_in_and_takes_the_answer(paths, runner):
+    from tests.integration.test_safety_stage import asked_text
+
+    text = asked_text(runner.screen)
+    base = [PYTHON, "-m", "emoheal.cli", "session", "--model", paths.model, "--graph", paths.graph, "--index",
+            paths.index, "--safety-model", paths.safety]
+    asked = subprocess.run(base + [text], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert asked.returncode == 0 and "harming yourself" in asked.stdout and "--check-in" in asked.stdout
+    assert "no session" in asked.stdout and "match " not in asked.stdout
+    answered = subprocess.run(base + ["--check-in", "no", text], cwd=ROOT, capture_output=True, text=True,
+                              timeout=300)
+    assert answered.returncode == 0 and "match " in answered.stdout and "988" in answered.stdout
 
 
 def test_repeated_low_ratings_of_fast_music_change_what_is_offered(paths, tmp_path):

@@ -22,17 +22,19 @@ def setting():
         pytest.fail("models/emotion or models/monitoring is missing: run `make run` first")
     from emoheal.emotion.predictor import EmotionPredictor
     from emoheal.monitoring.reference import read_reference
+    from emoheal.safety.screen import CrisisScreen
 
     reference, meta = read_reference(REFERENCE)
-    return EmotionPredictor(MODEL), reference, meta, compose()["monitoring"]
+    params = compose()
+    return EmotionPredictor(MODEL), CrisisScreen(params["safety"]["model"]), reference, meta, params["monitoring"]
 
 
 def window(setting, texts: list[str]) -> dict:
     from emoheal.monitoring.reference import reference_records
     from emoheal.monitoring.report import build_reports
 
-    predictor, reference, meta, cfg = setting
-    records = reference_records(predictor, texts).assign(endpoint="session")
+    predictor, screen, reference, meta, cfg = setting
+    records = reference_records(predictor, texts, screen).assign(endpoint="session")
     return build_reports(records, reference, NO_RATINGS, meta["labels"], cfg).summary
 
 

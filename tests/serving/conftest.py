@@ -1,5 +1,6 @@
-"""A service bundle built from real parts: the ci-trained emotion model, the compiled graph, an
-index over synthetic items whose audio files are real FLAC tones, and the serving settings."""
+"""A service bundle built from real parts: the ci-trained emotion model, the safety model the ci
+pipeline's `safety` stage trained, the compiled graph, an index over synthetic items whose audio
+files are real FLAC tones, and the serving settings."""
 
 from __future__ import annotations
 
@@ -56,6 +57,7 @@ def bundle(ci_pipeline, kg_graph, serving_items, tmp_path_factory) -> dict:
         shutil.copy2(model_root / name, emotion / name)
     settings = {**compose()["serving"], "feedback_db": str(tmp / "state" / "feedback.sqlite")}
     session = make_session_dir(tmp / "session", kg_graph, serving_items, settings)
+    shutil.copytree(ci_pipeline["params"]["safety"]["model"], session / "safety")
     (session / "media" / "video").mkdir(parents=True, exist_ok=True)
     (session / "media" / "video" / "q1_0.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + bytes(64))
     (session / "media" / "video" / "q1_0.jpg").write_bytes(b"\xff\xd8\xff\xe0" + bytes(32))

@@ -84,6 +84,26 @@ def test_a_crisis_gets_resources_not_music(client):
     assert body["safety"]["level"] == "high" and any(r["contact"] == "988" for r in body["safety"]["resources"])
 
 
+def test_the_check_in_flow(client, backend):
+    from tests.integration.test_safety_stage import asked_text
+
+    text = asked_text(backend.runner.screen)
+    asked = client.post("/session", json={"text": text, "goal": "calm"}).json()
+    assert asked["stages"] == [] and asked["session_id"] is None and asked["safety"]["level"] == "medium"
+    check_in = asked["safety"]["check_in"]
+    assert check_in["answer"] is None and "harming yourself" in check_in["question"]
+    assert [a["value"] for a in check_in["answers"]] == ["yes", "no"] and asked["safety"]["resources"]
+    yes = client.post("/session", json={"text": text, "goal": "calm", "check_in": "yes"}).json()
+    assert yes["stages"] == [] and yes["safety"]["level"] == "high"
+    assert any(r["contact"] == "988" for r in yes["safety"]["resources"])
+    no = client.post("/session", json={"text": text, "goal": "calm", "check_in": "no"}).json()
+    assert len(no["stages"]) == 3 and no["session_id"] and no["safety"]["level"] == "medium"
+    assert no["safety"]["check_in"]["answer"] == "no" and no["safety"]["resources"]
+    assert no["versions"]["safety_model"].startswith("safety-")
+    assert_error(client.post("/session", json={"text": text, "check_in": "maybe"}), 422, "validation_error",
+                 "check_in")
+
+
 def test_feedback_per_stage_and_the_study_questions(client):
     session = client.post("/session", json={"text": TEXT}).json()
     sid = session["session_id"]

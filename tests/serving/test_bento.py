@@ -109,8 +109,9 @@ def test_the_bento_bundles_models_code_data_and_page(workspace, built):
     manifest = (bento / "bento.yaml").read_text()
     assert "emoheal-emotion" in manifest and "emoheal-session" in manifest
     for rel in ("src/serving/service.py", "src/serving/web/index.html", "src/serving/web/app.js",
-                "src/data/safety/patterns.csv", "src/data/narratives/templates.csv"):
+                "src/data/safety/patterns.csv", "src/data/safety/messages.csv", "src/data/narratives/templates.csv"):
         assert (bento / rel).is_file(), rel
+    assert not (bento / "src" / "data" / "safety" / "heldout.csv").exists()
     assert list((bento / "env" / "python" / "wheels").glob("emoheal-*.whl"))
     tags = dict(re.findall(r"tag: (emoheal-\w+):(\w+)", manifest))
     store = Path(workspace["env"]["BENTOML_HOME"]) / "models"
@@ -119,7 +120,9 @@ def test_the_bento_bundles_models_code_data_and_page(workspace, built):
     assert record["alias"] == "champion" and record["registry_version"] == "1"
     assert record["runtime"] in ("onnx", "onnx-int8") and record["parity"]["rows"] > 0
     assert (emotion / "onnx" / "model.onnx").is_file()
-    assert (store / "emoheal-session" / tags["emoheal-session"] / "media").is_dir()
+    session = store / "emoheal-session" / tags["emoheal-session"]
+    assert (session / "media").is_dir()
+    assert (session / "safety" / "encoder.onnx").is_file() and (session / "safety" / "classifier.json").is_file()
     # the archive a deployer carries to a Docker host holds the models too
     archive = workspace["tmp"] / "emoheal.bento"
     run([str(BIN / "bentoml"), "export", built["tag"], str(archive)], workspace["env"])
@@ -175,8 +178,13 @@ def test_schemathesis_finds_no_server_errors_and_schema_conformance(server, tmp_
 
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is installed by `make setup`")
-def test_browser_session_in_chromium(server):
+def test_browser_session_in_chromium(server, ci_pipeline):
     from playwright.sync_api import sync_playwright
+
+    from emoheal.safety.screen import CrisisScreen
+    from tests.integration.test_safety_stage import asked_text
+
+    unsure = asked_text(CrisisScreen(ci_pipeline["params"]["safety"]["model"]))  # the model the Bento carries
 
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
@@ -220,6 +228,23 @@ def test_browser_session_in_chromium(server):
         page.wait_for_selector("#crisis:not([hidden])", timeout=30_000)
         assert "988" in page.inner_text("#crisis") and page.locator("article.stage-card").count() == 0
         page.screenshot(path=str(ARTIFACTS / "web_crisis.png"))
+        # the uncertain middle: a question first, two buttons; "no" lets the music start, "yes" leads to support
+        for answer in ("no", "yes"):
+            page.fill("#mood-text", unsure)
+            page.click("#start")
+            page.wait_for_selector("#check-in:not([hidden])", timeout=30_000)
+            assert "harming yourself" in page.inner_text("#check-in-question")
+            assert "988" in page.inner_text("#check-in") and page.locator("article.stage-card").count() == 0
+            if answer == "no":
+                page.screenshot(path=str(ARTIFACTS / "web_check_in.png"))
+                page.get_by_role("button", name="No, not right now").click()
+                page.wait_for_selector("article.stage-card[data-stage=target]", timeout=30_000)
+                assert page.locator("#check-in").is_hidden() and "988" in page.inner_text("#crisis")
+            else:
+                page.get_by_role("button", name="Yes, I am").click()
+                page.wait_for_selector("#crisis:not([hidden])", timeout=30_000)
+                assert page.locator("#check-in").is_hidden() and page.locator("article.stage-card").count() == 0
+                assert "988" in page.inner_text("#crisis") and "person" in page.inner_text("#crisis-message")
         browser.close()
     assert no_scroll, "the page scrolls sideways on a phone"
     assert all(u.startswith(server["url"]) for u in requests), [u for u in requests if not u.startswith(server["url"])]

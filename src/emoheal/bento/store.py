@@ -4,7 +4,7 @@
   MLflow, never the working tree's copy), its ONNX export and the int8/fp32 choice made by a
   parity check on the test split;
 - `emoheal-session`: the compiled graph, the retrieval index, the media files its items point
-  to (same relative paths) and the serving settings.
+  to (same relative paths), the crisis screen's safety model (`safety/`) and the serving settings.
 
 `bentoml build` then bundles both into the Bento. Nothing here downloads from a hub.
 """
@@ -110,7 +110,9 @@ def import_models(params: dict[str, Any], alias: str = "champion", root: str | P
     root = Path(root)
     graph = root / paths["kg"] / "graph.json"
     index = root / paths["corpus"] / "index"
-    for need, how in ((graph, "dvc repro compile_kg"), (index / "items.parquet", "dvc repro build_index")):
+    safety = root / params["safety"]["model"]
+    for need, how in ((graph, "dvc repro compile_kg"), (index / "items.parquet", "dvc repro build_index"),
+                      (safety / "classifier.json", "dvc repro safety")):
         if not need.is_file():
             raise BundleError(f"{need} is missing: run `{how}` (or `make run`) first")
     items = pd.read_parquet(index / "items.parquet")
@@ -142,15 +144,18 @@ def import_models(params: dict[str, Any], alias: str = "champion", root: str | P
 
     graph_doc = read_json(graph)
     index_meta = read_json(index / "meta.json")
+    safety_version = read_json(safety / "classifier.json")["version"]
     settings = {**serving, "emoheal": __version__, "graph_version": graph_version(graph_doc),
-                "index_backend": index_meta.get("backend")}
-    labels = {"graph": graph_version(graph_doc), "items": str(len(items)), "emoheal": __version__}
+                "index_backend": index_meta.get("backend"), "safety_model": safety_version}
+    labels = {"graph": graph_version(graph_doc), "items": str(len(items)), "emoheal": __version__,
+              "safety_model": safety_version}
     with bentoml.models.create(SESSION_MODEL, labels=labels, metadata={"graph_hash": graph_doc.get("hash"),
                                "items": len(items), "media_files": len(media)},
                                module="emoheal.bento.store") as model:
         target = Path(model.path)
         shutil.copy2(graph, target / "graph.json")
         shutil.copytree(index, target / "index")
+        shutil.copytree(safety, target / "safety")
         for rel in media:
             dst = target / "media" / rel
             dst.parent.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,6 @@ import pandas as pd
 
 from emoheal.monitoring.frame import monitoring_frame
 from emoheal.monitoring.records import derive
-from emoheal.safety.screen import screen
 from emoheal.session.runner import detect_language
 from emoheal.utils.io import read_json, write_json
 
@@ -23,15 +22,17 @@ REFERENCE_FILE = "reference.parquet"
 META_FILE = "reference.json"
 
 
-def reference_records(predictor: Any, texts: list[str], locale: str = "US", chunk: int = 512) -> pd.DataFrame:
+def reference_records(predictor: Any, texts: list[str], screen: Any, locale: str = "US",
+                      chunk: int = 512) -> pd.DataFrame:
     """One derived record per text, as the service would have appended for a /session request
-    (risk level from the screen) that was answered by `predictor`."""
+    (risk level from the crisis `screen`) that was answered by `predictor`."""
     rows = []
     for start in range(0, len(texts), chunk):
         batch = texts[start:start + chunk]
-        for i, (text, prediction) in enumerate(zip(batch, predictor.predict(batch)), start):
+        assessments = screen.assess_many(batch)
+        for i, (text, prediction, assessment) in enumerate(zip(batch, predictor.predict(batch), assessments), start):
             detected, confidence = detect_language(text)
-            safety = screen(text, prediction.probabilities, locale)
+            safety = screen.decide(assessment, prediction.probabilities, locale)
             payload = {"language": {"detected": detected, "confidence": confidence},
                        "emotions": {"probabilities": prediction.probabilities, "labels": prediction.labels},
                        "safety": safety.to_dict(), "versions": {"emotion_model": prediction.model_version,
@@ -65,10 +66,14 @@ def build_reference(params: dict[str, Any]) -> dict[str, Any]:
     split = read_prepared(paths["prepared"], cfg["split"])
     if cfg.get("limit"):
         split = split.sample(n=min(int(cfg["limit"]), len(split)), random_state=int(params["seed"]))
+    from emoheal.safety.screen import CrisisScreen
+
     predictor = EmotionPredictor(paths["model"])
-    records = reference_records(predictor, split["text"].tolist(), cfg["locale"])
+    screen = CrisisScreen(params["safety"]["model"])
+    records = reference_records(predictor, split["text"].tolist(), screen, cfg["locale"])
     table = monitoring_frame(records, predictor.labels)
-    meta = {"labels": predictor.labels, "model_version": predictor.version, "split": cfg["split"],
+    meta = {"labels": predictor.labels, "model_version": predictor.version, "safety_model": screen.version,
+            "split": cfg["split"],
             "n": len(records), "data_hash": read_manifest(paths["prepared"])["data_hash"],
             "neutral_share": float(table["neutral"].mean()), "mean_confidence": float(table["top_probability"].mean()),
             "crisis_rate": float(table["crisis"].mean())}

@@ -5,7 +5,8 @@ check`). Errors name the file, the row as a spreadsheet shows it (header = row 1
 column, like the knowledge graph's validator.
 
 Layout (see data/safety/README.md for the labelling protocol):
-- `categories.csv`: each category's label (`risk`, `ambiguous` or `safe`), its C-SSRS screener
+- `categories.csv`: each category's label (`risk`, `ambiguous`, `safe` = a curated hard negative, or
+  `ordinary` = everyday text the stage samples from GoEmotions train), its C-SSRS screener
   item, the level the screen should reach at least (`high`, `check_in` or `none`);
 - `corpus/<category>.csv`: the training corpus, rows `id,family,category,lang,style,text`;
   a family is one idea said several ways (all its rows fall in the same cross-validation fold);
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 COLUMNS = ("id", "family", "category", "lang", "style", "text")
-LABELS = ("risk", "ambiguous", "safe")
+LABELS = ("risk", "ambiguous", "safe", "ordinary")
 EXPECTED = ("high", "check_in", "none")
 LANGS = ("en", "zh")
 STYLES = ("plain", "casual", "slang", "typo", "long", "second_sentence", "indirect", "formal", "terse")

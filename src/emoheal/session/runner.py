@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from emoheal import __version__
-from emoheal.safety.screen import screen
+from emoheal.safety.screen import ANSWERS, CrisisScreen
 
 log = logging.getLogger(__name__)
 MAX_TEXT_CHARS = 2000  # a person's words about their evening, not a document
@@ -68,6 +68,7 @@ class RunnerPaths:
     model: str = "models/emotion"
     graph: str = "models/kg/graph.json"
     index: str = "models/corpus/index"
+    safety: str = "models/safety"
 
 
 class SessionRunner:
@@ -84,6 +85,7 @@ class SessionRunner:
 
             predictor = EmotionPredictor(paths.model)
         self.predictor = predictor
+        self.screen = CrisisScreen(paths.safety)  # a clear error when the safety model is missing
         self.max_text_chars = max_text_chars
         self.planner = load_planner(paths.graph)
         self.index = load_index(Path(paths.index))
@@ -99,22 +101,30 @@ class SessionRunner:
 
     def versions(self) -> dict:
         return {"emoheal": __version__, "emotion_model": self.predictor.meta.get("version"),
-                "graph": self.planner.version, "graph_hash": self.planner.graph["hash"],
+                "safety_model": self.screen.version, "graph": self.planner.version,
+                "graph_hash": self.planner.graph["hash"],
                 "retrieval_backend": self.index.backend, "index_vector_tags": self.index.meta.get("vector_tags")}
 
     def run(self, text: str, goal: str = "sleep", minutes: float | None = None, lang: str | None = None,
-            user: str | None = None, exclude: set[str] | frozenset = frozenset()) -> dict:
-        early, state = self.begin(text, goal, lang)
+            user: str | None = None, exclude: set[str] | frozenset = frozenset(), check_in: str | None = None) -> dict:
+        """`check_in`: the person's answer ("yes" or "no") to the check-in question an earlier call
+        asked for this text; "yes" always leads to the crisis answer."""
+        early, state = self.begin(text, goal, lang, check_in)
         if early is not None:
             return early
         prediction = self.predictor.predict([text])[0]
         return self.finish(state, text, prediction, minutes, user, exclude)
 
-    def begin(self, text: str, goal: str = "sleep", lang: str | None = None) -> tuple[dict | None, dict]:
-        """Checks and the phrase screen, before any model: (a finished result when the session stops
-        here — a crisis or a language the model cannot read — else None, the state for `finish`).
-        Split from `run` so a server can detect emotions asynchronously in between."""
+    def begin(self, text: str, goal: str = "sleep", lang: str | None = None,
+              check_in: str | None = None) -> tuple[dict | None, dict]:
+        """Checks and the crisis screen on the text alone, before the emotion model: (a finished
+        result when the session stops here — a crisis, an unanswered check-in, a language the model
+        cannot read — else None, the state for `finish`). Split from `run` so a server can detect
+        emotions asynchronously in between. The state holds no text."""
         check_text(text, self.max_text_chars)
+        if check_in is not None and check_in not in ANSWERS:
+            raise SessionInputError(f"check_in must be 'yes' or 'no', not {check_in!r}", "invalid_check_in",
+                                    "check_in")
         if goal not in self.planner.goals:
             raise SessionInputError(f"unknown goal {goal!r}; goals: {', '.join(self.planner.goals)}",
                                     "unknown_goal", "goal")
@@ -125,21 +135,24 @@ class SessionRunner:
         base = {"session_id": uuid.uuid4().hex, "goal": goal,
                 "language": {"detected": detected, "confidence": confidence},
                 "versions": self.versions(), "stages": [], "emotions": None, "notice": None}
-        # safety first: the phrase screen runs before any model
-        safety = screen(text, None, self.locale)
+        lang = lang or ("zh" if detected == "zh" else "en")
+        # safety first: patterns and the risk classifier run before the emotion model
+        assessment = self.screen.assess(text)
+        safety = self.screen.decide(assessment, None, self.locale, check_in, lang)
         if safety.stops_session:
             return {**base, "safety": safety.to_dict()}, base
         if detected != "en" and confidence >= 0.5 and not self.multilingual:
             notice = (f"This text looks like {detected}, but the emotion model here reads English only, so it "
                       "would guess. Please write in English, or use the multilingual (paper) model.")
             return {**base, "safety": safety.to_dict(), "notice": notice}, base
-        return None, {**base, "lang": lang or ("zh" if detected == "zh" else "en")}
+        return None, {**base, "lang": lang, "assessment": assessment, "check_in": check_in}
 
     def finish(self, state: dict, text: str, prediction: Any, minutes: float | None = None, user: str | None = None,
                exclude: set[str] | frozenset = frozenset()) -> dict:
         """The screen again with the detected emotions, then plan, retrieval and narratives."""
-        base = {k: v for k, v in state.items() if k != "lang"}
-        safety = screen(text, prediction.probabilities, self.locale)
+        base = {k: v for k, v in state.items() if k not in ("lang", "assessment", "check_in")}
+        safety = self.screen.decide(state["assessment"], prediction.probabilities, self.locale, state["check_in"],
+                                    state["lang"])
         emotions = {"probabilities": prediction.probabilities, "labels": prediction.labels,
                     "truncated": prediction.truncated}
         if safety.stops_session:

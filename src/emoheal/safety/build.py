@@ -1,0 +1,259 @@
+"""The `safety` stage: train the risk classifier on the curated corpus, choose its features and
+thresholds on grouped cross-validation, measure the whole screen where nothing was chosen.
+
+1. export the frozen sentence encoder (all-MiniLM-L6-v2) to ONNX in the model folder;
+2. the training texts: the curated corpus, plus ordinary comments sampled from the GoEmotions
+   train split as extra negatives (everyday text the curated hard negatives do not cover);
+   every text and its sentences are embedded once;
+3. for each candidate setting (config `selection.candidates`), out-of-fold scores from folds that
+   keep each paraphrase family whole; keep the candidate with the best recall at the `high` operating
+   point (`selection.false_alarm` of hard negatives, `selection.ordinary_false_alarm` of ordinary texts);
+4. thresholds on the chosen candidate's out-of-fold scores, recall first (`evaluation.choose_thresholds`);
+5. the final classifier on all training texts -> classifier.npz / classifier.json;
+6. measure the whole screen (patterns + classifier + the emotion detector's distress signals):
+   on the out-of-fold scores, on the frozen held-out file, and on the GoEmotions test comments
+   (ordinary text, with the hand review of what it flags `high`). None of these chose anything.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from emoheal.safety import corpus as corpus_io
+from emoheal.safety.classifier import (
+    HEADS,
+    META_FILE,
+    WEIGHTS_FILE,
+    FeatureSpec,
+    design,
+    expand,
+    fit,
+    max_per_text,
+    sigmoid,
+)
+from emoheal.safety.corpus import Example
+from emoheal.safety.encoder import SentenceEncoder, export_encoder
+from emoheal.safety.evaluation import (
+    Corpus,
+    choose_thresholds,
+    detector_signals,
+    grouped_folds,
+    levels_array,
+    misses,
+    out_of_fold,
+    pattern_floor,
+    recall_at_false_alarm,
+    report,
+)
+from emoheal.safety.patterns import Rules, load_rules
+from emoheal.safety.screen import Thresholds
+from emoheal.utils.hashing import sha256_file, sha256_json
+from emoheal.utils.io import write_json
+
+log = logging.getLogger(__name__)
+CANDIDATE_KEYS = ("C", "ordinary_weight")
+
+
+class Embedded:
+    """A corpus's units (texts and their sentences) and their vectors, computed once."""
+
+    def __init__(self, texts: list[str], encoder: SentenceEncoder, max_segments: int):
+        self.units, self.owner = expand(texts, FeatureSpec(segments=True, max_segments=max_segments))
+        self.vectors = encoder.encode(self.units)
+        first = np.r_[True, self.owner[1:] != self.owner[:-1]]
+        self.whole = np.flatnonzero(first)  # each text's own unit comes first among its units
+
+    def rows(self, index: np.ndarray, spec: FeatureSpec) -> tuple[np.ndarray, np.ndarray]:
+        """(unit rows, owner position within `index`) of the chosen texts under `spec`."""
+        if not spec.segments:
+            return self.whole[index], np.arange(len(index))
+        position = np.full(len(self.whole), -1)
+        position[index] = np.arange(len(index))
+        chosen = np.flatnonzero(np.isin(self.owner, index))
+        return chosen, position[self.owner[chosen]]
+
+    def features(self, rows: np.ndarray, spec: FeatureSpec):
+        return design(self.vectors[rows], [self.units[r] for r in rows], spec)
+
+
+def ordinary_examples(prepared: str | Path, n: int, seed: int, rules: Rules) -> list[Example]:
+    """`n` comments of the GoEmotions train split (never dev or test) as ordinary negatives, leaving
+    out any comment a risk pattern matches (a few Reddit comments really are about self-harm)."""
+    from emoheal.data.prepared import read_prepared
+
+    if n <= 0:
+        return []
+    train = read_prepared(prepared, "train")
+    train = train.sample(frac=1.0, random_state=seed)
+    keep = [(str(i), t) for i, t in zip(train["id"], train["text"]) if not rules.match(t)][:n]
+    return [Example(f"ordinary-{i}", f"ordinary-{i}", "ordinary", "en", ("plain",), t, "goemotions/train")
+            for i, t in keep]
+
+
+def targets(corpus: Corpus) -> dict[str, np.ndarray]:
+    """What each head learns: `risk` (risk and ambiguous texts) and `severe` (intent, plan, acts)."""
+    return {"risk": corpus.positive, "severe": corpus.severe}
+
+
+def training_weights(corpus: Corpus, target: np.ndarray, ordinary_weight: float) -> np.ndarray:
+    """Among the curated texts, the head's positives and negatives weigh half the total each, whatever
+    their counts; each ordinary comment weighs `ordinary_weight` (a curated negative weighs about 1)."""
+    ordinary = corpus.label == "ordinary"
+    curated = ~ordinary
+    n = curated.sum()
+    weights = np.zeros(len(corpus.examples))
+    weights[curated & target] = n / (2.0 * (curated & target).sum())
+    weights[curated & ~target] = n / (2.0 * (curated & ~target).sum())
+    weights[ordinary] = ordinary_weight
+    return weights
+
+
+def _candidate(base: dict[str, Any], override: dict[str, Any]) -> tuple[FeatureSpec, dict[str, float]]:
+    merged = {**base, **override}
+    return FeatureSpec.from_config(merged), {k: float(merged[k]) for k in CANDIDATE_KEYS}
+
+
+def _fit_heads(features, corpus: Corpus, index: np.ndarray, fit_args: dict[str, float], seed: int) -> list:
+    models = []
+    for head in HEADS:
+        y = targets(corpus)[head]
+        w = training_weights(corpus, y, fit_args["ordinary_weight"])
+        models.append(fit(features, y[index].astype(int), w[index], fit_args["C"], seed))
+    return models
+
+
+def _oof(embedded: Embedded, corpus: Corpus, folds, spec: FeatureSpec, fit_args: dict[str, float],
+         seed: int) -> np.ndarray:
+    """Out-of-fold scores, texts x heads."""
+    def fit_score(train: np.ndarray, test: np.ndarray) -> np.ndarray:
+        models = _fit_heads(embedded.features(embedded.whole[train], spec), corpus, train, fit_args, seed)
+        rows, owner = embedded.rows(test, spec)
+        features = embedded.features(rows, spec)
+        return np.stack([sigmoid(max_per_text(m.decision_function(features), owner, len(test))) for m in models], 1)
+
+    return out_of_fold(corpus, folds, fit_score)
+
+
+def _score(coef: np.ndarray, intercept: np.ndarray, spec: FeatureSpec, encoder: SentenceEncoder,
+           texts: list[str]) -> np.ndarray:
+    flat, owner = expand(texts, spec)
+    logits = np.asarray(design(encoder.encode(flat), flat, spec) @ coef.T) + intercept
+    return sigmoid(np.stack([max_per_text(logits[:, h], owner, len(texts)) for h in range(len(HEADS))], 1))
+
+
+def _floor(rules: Rules, texts: list[str]) -> np.ndarray:
+    return pattern_floor([tuple((p.id, p.level) for p in rules.match(t)) for t in texts])
+
+
+def flat(measured: dict[str, Any]) -> dict[str, Any]:
+    """A report with its two headline rates as plain numbers (`recall`, `false_alarm_high`, each with
+    `_ci95`, `_k`, `_n`), so a script reads them without digging."""
+    out = {k: v for k, v in measured.items() if k not in ("recall", "false_alarm_high")}
+    for key in ("recall", "false_alarm_high"):
+        rate = measured[key]
+        out.update({key: rate["rate"], f"{key}_ci95": rate["ci95"], f"{key}_k": rate["k"], f"{key}_n": rate["n"]})
+    return out
+
+
+def build_safety(params: dict[str, Any], predictor: Any = None) -> dict[str, Any]:
+    """Train, choose, save and measure; returns the metrics document (metrics/safety.json).
+    `predictor`: the emotion detector for the distress layer (default: the model at paths.model)."""
+    from emoheal.emotion.backbone import resolve_pretrained_path
+
+    cfg, seed = params["safety"], int(params["seed"])
+    data_folder, out = Path(cfg["data"]), Path(cfg["model"])
+    started = time.perf_counter()
+    categories = corpus_io.load_categories(data_folder)
+    curated = corpus_io.load_corpus(data_folder)
+    heldout = Corpus(corpus_io.load_heldout(data_folder), categories)
+    leaked = corpus_io.leaks(curated, heldout.examples)
+    if leaked:
+        raise corpus_io.CorpusError(f"held-out texts also in the training corpus: {', '.join(leaked[:10])}")
+    rules = load_rules(str(data_folder))
+    ordinary = ordinary_examples(params["paths"]["prepared"], int(cfg["ordinary"]["n"]), seed, rules)
+    corpus = Corpus(curated + ordinary, categories)
+    if predictor is None:
+        from emoheal.emotion.predictor import EmotionPredictor
+
+        predictor = EmotionPredictor(params["paths"]["model"])
+
+    enc_cfg = cfg["encoder"]
+    source = resolve_pretrained_path({"name": "safety encoder", "source": "package", "package": enc_cfg["package"]})
+    encoder_info = export_encoder(source, out, int(enc_cfg["max_length"]), list(enc_cfg["layers"]),
+                                  list(enc_cfg["pooling"]), quantize=enc_cfg["quantize"] == "int8")
+    encoder = SentenceEncoder(out, threads=int(enc_cfg["threads"]))
+    embedded = Embedded(corpus.texts, encoder, int(cfg["classifier"]["max_segments"]))
+    folds = grouped_folds(corpus, int(cfg["cv"]["folds"]), seed)
+
+    # 3. candidates on grouped CV
+    select = cfg["selection"]
+    tried = []
+    for override in select["candidates"]:
+        spec, fit_args = _candidate({**cfg["classifier"], "ordinary_weight": cfg["ordinary"]["weight"]}, override)
+        scores = _oof(embedded, corpus, folds, spec, fit_args, seed)
+        criterion = recall_at_false_alarm(scores[:, 0], corpus, float(select["false_alarm"]),
+                                          float(select["ordinary_false_alarm"]))
+        tried.append({"settings": {**spec.to_dict(), **fit_args}, "recall_at_false_alarm": round(criterion, 4),
+                      "_scores": scores, "_spec": spec, "_fit": fit_args})
+        log.info("candidate %s: %.4f", override, criterion)
+    best = max(tried, key=lambda t: t["recall_at_false_alarm"])  # the first of equals: the simpler, listed first
+    spec, fit_args, oof = best["_spec"], best["_fit"], best["_scores"]
+
+    # 4. thresholds, recall first, on out-of-fold scores with the patterns
+    floor = _floor(rules, corpus.texts)
+    chosen = choose_thresholds(oof[:, 0], oof[:, 1], floor, corpus, cfg["thresholds"])
+    thresholds = Thresholds.from_dict(chosen)
+
+    # 5. the final classifier on every training text
+    everything = np.arange(len(corpus.examples))
+    final = _fit_heads(embedded.features(embedded.whole, spec), corpus, everything, fit_args, seed)
+    coef = np.stack([np.asarray(m.coef_, dtype=np.float32).ravel() for m in final])
+    intercept = np.asarray([float(m.intercept_[0]) for m in final])
+    np.savez(out / WEIGHTS_FILE, coef=coef, intercept=intercept, heads=np.asarray(HEADS))
+    threshold_values = {k: chosen[k] for k in ("severe", "confirm", "check_in", "low", "distress", "intense")}
+    meta = {
+        "features": spec.to_dict(), "fit": fit_args, "thresholds": threshold_values,
+        "weights_sha256": sha256_file(out / WEIGHTS_FILE), "encoder": encoder_info,
+        "corpus": {"texts": len(curated), "families": len({e.family for e in curated}), "ordinary": len(ordinary),
+                   "sha256": sha256_json([[e.id, e.category, e.text] for e in corpus.examples])},
+        "heldout_sha256": corpus_io.file_sha256(data_folder / "heldout.csv"),
+    }
+    meta["version"] = "safety-" + sha256_json({k: meta[k] for k in ("weights_sha256", "thresholds", "features",
+                                                                      "encoder")})[:12]
+    write_json(out / META_FILE, meta)
+
+    # 6. measure the whole screen
+    distress, intense = detector_signals(predictor, corpus.texts)
+    cv_levels = levels_array(oof[:, 0], oof[:, 1], floor, thresholds, distress, intense)
+    held = _score(coef, intercept, spec, encoder, heldout.texts)
+    h_distress, h_intense = detector_signals(predictor, heldout.texts)
+    held_levels = levels_array(held[:, 0], held[:, 1], _floor(rules, heldout.texts), thresholds, h_distress,
+                               h_intense)
+    from emoheal.safety.review import goemotions_flags
+
+    everyday = goemotions_flags(params, cfg, lambda texts: _score(coef, intercept, spec, encoder, texts),
+                                rules, thresholds, predictor)
+    cv_report, held_report = report(cv_levels, corpus), report(held_levels, heldout)
+    return {
+        "model": {"version": meta["version"], "features": spec.to_dict(), "fit": fit_args,
+                  "thresholds": threshold_values, "thresholds_met_on_cv": chosen["met"],
+                  "encoder": {k: encoder_info[k] for k in ("name", "layers", "pooling", "dim", "max_length")},
+                  "emotion_model": getattr(predictor, "version", None)},
+        "heldout": {**flat(held_report), "note": "frozen file written before any tuning; never used for a choice",
+                    "misses": misses(held_levels, heldout)},
+        "grouped_cv": {"folds": int(cfg["cv"]["folds"]), "grouped_by": "paraphrase family", **flat(cv_report),
+                       "recall_by_category": {c: v["recall"]["rate"] for c, v in cv_report["by_category"].items()
+                                              if "recall" in v},
+                       "misses": misses(cv_levels, corpus)},
+        "selection": {"criterion": f"mean recall over risk categories where at most {select['false_alarm']:.1%} of "
+                                   f"hard negatives and {select['ordinary_false_alarm']:.1%} of ordinary texts score "
+                                   "higher (out-of-fold)",
+                      "candidates": [{k: v for k, v in t.items() if not k.startswith("_")} for t in tried]},
+        "goemotions_test": everyday,
+        "seconds": round(time.perf_counter() - started, 1),
+    }

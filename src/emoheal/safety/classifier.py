@@ -1,0 +1,145 @@
+"""The learned layer of the crisis screen: a logistic regression over the frozen sentence
+encoder's vectors (meaning and stance, whatever the wording: `encoder.py`) and, optionally, hashed
+character n-grams (spelling: typos, slang, Chinese, which the English encoder reads as unknown
+tokens).
+
+Two heads share the features: `risk` (any risk of suicide or self-harm, ambiguous texts included:
+the screen asks) and `severe` (intent, a plan, preparatory acts or an attempt: C-SSRS items 4-6,
+which clinical use treats as high risk: the screen stops the session outright).
+A text's scores are the highest over its units — the whole text and, when it has several, each of
+its sentences — so a risk stated after an unrelated first sentence is not averaged away.
+
+Files in the model folder: `classifier.npz` (weights, one row per head), `classifier.json` (the
+feature settings, the thresholds chosen on grouped cross-validation, the version). See `screen.py`
+for how the scores, the patterns and the emotion detector's signals become a level.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from emoheal.safety.encoder import SafetyModelError, SentenceEncoder, units
+from emoheal.safety.patterns import normalise
+from emoheal.utils.hashing import sha256_file
+from emoheal.utils.io import read_json
+
+WEIGHTS_FILE = "classifier.npz"
+META_FILE = "classifier.json"
+HEADS = ("risk", "severe")
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """How a unit of text becomes a feature vector."""
+
+    char_ngrams: bool = True
+    ngram_min: int = 2
+    ngram_max: int = 4
+    n_features: int = 1 << 16
+    char_weight: float = 1.0       # scale of the n-gram block beside the unit-length embedding
+    segments: bool = True          # score each sentence too, keep the highest
+    max_segments: int = 12
+
+    @classmethod
+    def from_config(cls, cfg: dict[str, Any]) -> FeatureSpec:
+        return cls(**{k: cfg[k] for k in cls.__dataclass_fields__ if k in cfg})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+def char_matrix(texts: list[str], spec: FeatureSpec):
+    """Hashed character n-grams within word boundaries, unit length per row (sparse)."""
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    vectorizer = HashingVectorizer(analyzer="char_wb", ngram_range=(spec.ngram_min, spec.ngram_max),
+                                   n_features=spec.n_features, alternate_sign=False, norm="l2",
+                                   preprocessor=normalise, dtype=np.float32)
+    return vectorizer.transform(texts)
+
+
+def design(embeddings: np.ndarray, texts: list[str], spec: FeatureSpec):
+    """The classifier's input for units whose embeddings are given: [embedding | weighted n-grams]."""
+    from scipy import sparse
+
+    if not spec.char_ngrams:
+        return sparse.csr_matrix(embeddings)
+    return sparse.hstack([sparse.csr_matrix(embeddings), char_matrix(texts, spec) * spec.char_weight], format="csr")
+
+
+def fit(features, labels: np.ndarray, weights: np.ndarray, C: float, seed: int):
+    """Logistic regression with per-text weights (see `build.training_weights`)."""
+    from sklearn.linear_model import LogisticRegression
+
+    model = LogisticRegression(C=C, solver="liblinear", max_iter=2000, random_state=seed)
+    return model.fit(features, labels, sample_weight=weights)
+
+
+def expand(texts: list[str], spec: FeatureSpec) -> tuple[list[str], np.ndarray]:
+    """All units of all texts, and for each unit the index of its text."""
+    flat, owner = [], []
+    for i, text in enumerate(texts):
+        parts = units(text, spec.segments, spec.max_segments)
+        flat += parts
+        owner += [i] * len(parts)
+    return flat, np.asarray(owner, dtype=np.int64)
+
+
+def max_per_text(unit_scores: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
+    out = np.full(n, -np.inf)
+    np.maximum.at(out, owner, unit_scores)
+    return out
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-np.clip(x, -50, 50)))
+
+
+@dataclass
+class RiskClassifier:
+    """Weights (one row per head) + feature settings + thresholds, scoring through a `SentenceEncoder`."""
+
+    coef: np.ndarray        # heads x features
+    intercept: np.ndarray   # heads
+    spec: FeatureSpec
+    thresholds: dict[str, float]
+    meta: dict[str, Any] = field(default_factory=dict)
+    encoder: SentenceEncoder | None = None
+
+    @property
+    def version(self) -> str:
+        return self.meta.get("version", "unversioned")
+
+    def score(self, texts: list[str]) -> np.ndarray:
+        """Scores in [0, 1], texts x heads (risk, severe): per head, the highest over a text's units."""
+        if self.encoder is None:
+            raise RuntimeError("this classifier has no sentence encoder loaded")
+        flat, owner = expand(texts, self.spec)
+        features = design(self.encoder.encode(flat), flat, self.spec)
+        logits = np.asarray(features @ self.coef.T) + self.intercept
+        return sigmoid(np.stack([max_per_text(logits[:, h], owner, len(texts)) for h in range(len(HEADS))], 1))
+
+    @classmethod
+    def load(cls, folder: str | Path, threads: int | None = None) -> RiskClassifier:
+        folder = Path(folder)
+        weights, meta_path = folder / WEIGHTS_FILE, folder / META_FILE
+        if not weights.is_file() or not meta_path.is_file():
+            raise SafetyModelError(f"no risk classifier in {folder} ({WEIGHTS_FILE} + {META_FILE}): build the "
+                                   "safety model with `dvc repro safety` (part of `make run`)")
+        meta = read_json(meta_path)
+        if sha256_file(weights) != meta.get("weights_sha256"):
+            raise SafetyModelError(f"{weights} does not match the hash recorded in {META_FILE}: rebuild with "
+                                   "`dvc repro safety`")
+        spec = FeatureSpec.from_config(meta["features"])
+        encoder = SentenceEncoder(folder, threads)
+        expected = (len(HEADS), encoder.dim + (spec.n_features if spec.char_ngrams else 0))
+        with np.load(weights) as stored:
+            coef, intercept = stored["coef"].astype(np.float32), stored["intercept"].astype(np.float64)
+        if coef.shape != expected or intercept.shape != (len(HEADS),):
+            raise SafetyModelError(f"{weights}: weights of shape {coef.shape}; the encoder, feature settings and "
+                                   f"heads need {expected}")
+        return cls(coef, intercept, spec, dict(meta["thresholds"]), meta, encoder)
