@@ -419,6 +419,26 @@ def cmd_safety_screen(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_safety_review(args: argparse.Namespace) -> int:
+    """The GoEmotions comments the last `safety` stage flagged high and nobody has reviewed yet, with
+    their public text, for the hand review in data/safety/review/ (id,real_risk,category,note)."""
+    from emoheal.data.prepared import read_prepared
+    from emoheal.utils.io import read_json
+
+    try:
+        everyday = read_json(args.metrics)["goemotions_test"]
+        split = read_prepared(args.prepared, everyday["split"]).set_index("id")
+    except (FileNotFoundError, KeyError) as exc:
+        print(f"emoheal: error: {exc}: run `dvc repro safety` first", file=sys.stderr)
+        return 1
+    ids = everyday["flagged_ids"] if args.all else everyday["unreviewed"]
+    for comment in ids:
+        print(f"{comment}\t{split.loc[comment, 'text']}")
+    print(f"{len(ids)} comment(s); {everyday['reviewed']} of {everyday['flagged_high']} flagged are reviewed in "
+          f"{everyday['review_file']}", file=sys.stderr)
+    return 0
+
+
 def cmd_safety_check(args: argparse.Namespace) -> int:
     from emoheal.safety.corpus import main as check
 
@@ -497,6 +517,12 @@ def build_parser() -> argparse.ArgumentParser:
     safety_screen.add_argument("--locale", default=os.environ.get("EMOHEAL_LOCALE", "US"))
     safety_screen.add_argument("--json", action="store_true", help="a JSON list, one result per text, in order")
     safety_screen.set_defaults(func=cmd_safety_screen)
+    safety_review = safety_sub.add_parser("review", help="GoEmotions test comments flagged high and not yet "
+                                                         "reviewed by hand (id, text)")
+    safety_review.add_argument("--metrics", default="metrics/safety.json")
+    safety_review.add_argument("--prepared", default="data/prepared/goemotions")
+    safety_review.add_argument("--all", action="store_true", help="every flagged comment, reviewed or not")
+    safety_review.set_defaults(func=cmd_safety_review)
     safety_check = safety_sub.add_parser("check", help="validate the risk corpus and the frozen held-out file")
     safety_check.add_argument("folder", nargs="?", default="data/safety")
     safety_check.set_defaults(func=cmd_safety_check)

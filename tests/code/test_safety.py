@@ -27,13 +27,14 @@ def rules():
     ("I want to kill myself", "en_kill_myself"),
     ("honestly kms", "en_kill_myself"),
     ("I've been feeling really suicidal", "en_suicidal_self"),
-    ("i dont want to wake up tomorrow", "en_want_to_die"),
+    ("i dont want to be alive anymore", "en_want_to_die"),
+    ("I hope I never wake up", "en_not_wake_up"),
     ("everyone would be better off without me", "en_better_off"),
     ("I took all my pills an hour ago", "en_overdose"),
     ("I hurt myself again last night", "en_self_harm"),
     ("我想自杀", "zh_suicide"),
     ("我不想活了", "zh_suicide"),
-    ("I can't go on like this", "en_cant_go_on"),
+    ("ngl ending it has crossed my mind this week", "en_ending_it"),
 ])
 def test_explicit_statements_match_their_pattern(rules, text, pattern):
     assert pattern in [p.id for p in rules.match(text)]
@@ -43,6 +44,7 @@ def test_explicit_statements_match_their_pattern(rules, text, pattern):
     "this commute is killing me", "I'm dying to see the new film", "I cut myself shaving this morning",
     "my friend is suicidal and I don't know how to help", "I overdosed five years ago and I'm doing well now",
     "I burned myself on the oven", "my phone is dead again", "that cake is to die for",
+    "I don't want to wake up early tomorrow, my flight is at seven",
 ])
 def test_idioms_accidents_and_other_people_match_no_pattern(rules, text):
     assert rules.match(text) == []
@@ -66,8 +68,8 @@ T = Thresholds(severe=0.7, confirm=0.5, check_in=0.3, low=0.1, distress=0.6, int
     (0.6, 0.0, (("en_kill_myself", "high"),), None, "high"),
     (0.4, 0.0, (("en_kill_myself", "high"),), None, "medium"),   # a matched phrase, context unsure: ask
     (0.02, 0.0, (("en_kill_myself", "high"),), None, "medium"),  # never dropped below a check-in
-    (0.05, 0.0, (("en_cant_go_on", "medium"),), None, "low"),    # read as not risk: one step down
-    (0.2, 0.0, (("en_cant_go_on", "medium"),), None, "medium"),
+    (0.05, 0.0, (("en_ending_it", "medium"),), None, "low"),     # read as not risk: one step down
+    (0.2, 0.0, (("en_ending_it", "medium"),), None, "medium"),
     (0.2, 0.0, (), {"sadness": 0.5, "grief": 0.2}, "low"),       # distress never adds a check-in ...
     (0.05, 0.0, (), {"sadness": 0.5, "grief": 0.2}, "low"),      # ... it lifts none to a gentle pointer
     (0.05, 0.0, (), {"grief": 0.95}, "low"),                      # intense grief lifts none

@@ -37,7 +37,7 @@ def test_metrics_carry_the_agreed_keys_with_wilson_intervals(metrics):
         low, high = held[f"{key}_ci95"]
         assert low <= held[key] <= high
     assert set(cv["recall_by_category"]) == {"wish_dead", "active_thoughts", "method", "intent", "plan", "behaviour",
-                                             "nssi", "hopelessness", "burden"}
+                                             "nssi", "hopelessness", "burden", "negated"}
     assert {"flagged_high_share", "reviewed", "real_risk_in_flagged"} <= set(everyday)
     assert everyday["n"] == 400  # the ci profile's test subset
     assert metrics["model"]["thresholds_met_on_cv"] == {"check_in": True, "high": True}

@@ -30,6 +30,7 @@ from emoheal.safety.classifier import (
     META_FILE,
     WEIGHTS_FILE,
     FeatureSpec,
+    Scaler,
     design,
     expand,
     fit,
@@ -77,8 +78,12 @@ class Embedded:
         chosen = np.flatnonzero(np.isin(self.owner, index))
         return chosen, position[self.owner[chosen]]
 
-    def features(self, rows: np.ndarray, spec: FeatureSpec):
-        return design(self.vectors[rows], [self.units[r] for r in rows], spec)
+    def scaler(self, texts: np.ndarray, spec: FeatureSpec) -> Scaler | None:
+        """Fitted on the whole-text units of the training texts only."""
+        return Scaler.fit(self.vectors[self.whole[texts]]) if spec.standardize else None
+
+    def features(self, rows: np.ndarray, spec: FeatureSpec, scaler: Scaler | None):
+        return design(self.vectors[rows], [self.units[r] for r in rows], spec, scaler)
 
 
 def ordinary_examples(prepared: str | Path, n: int, seed: int, rules: Rules) -> list[Example]:
@@ -131,18 +136,19 @@ def _oof(embedded: Embedded, corpus: Corpus, folds, spec: FeatureSpec, fit_args:
          seed: int) -> np.ndarray:
     """Out-of-fold scores, texts x heads."""
     def fit_score(train: np.ndarray, test: np.ndarray) -> np.ndarray:
-        models = _fit_heads(embedded.features(embedded.whole[train], spec), corpus, train, fit_args, seed)
+        scaler = embedded.scaler(train, spec)
+        models = _fit_heads(embedded.features(embedded.whole[train], spec, scaler), corpus, train, fit_args, seed)
         rows, owner = embedded.rows(test, spec)
-        features = embedded.features(rows, spec)
+        features = embedded.features(rows, spec, scaler)
         return np.stack([sigmoid(max_per_text(m.decision_function(features), owner, len(test))) for m in models], 1)
 
     return out_of_fold(corpus, folds, fit_score)
 
 
-def _score(coef: np.ndarray, intercept: np.ndarray, spec: FeatureSpec, encoder: SentenceEncoder,
-           texts: list[str]) -> np.ndarray:
+def _score(coef: np.ndarray, intercept: np.ndarray, spec: FeatureSpec, scaler: Scaler | None,
+           encoder: SentenceEncoder, texts: list[str]) -> np.ndarray:
     flat, owner = expand(texts, spec)
-    logits = np.asarray(design(encoder.encode(flat), flat, spec) @ coef.T) + intercept
+    logits = np.asarray(design(encoder.encode(flat), flat, spec, scaler) @ coef.T) + intercept
     return sigmoid(np.stack([max_per_text(logits[:, h], owner, len(texts)) for h in range(len(HEADS))], 1))
 
 
@@ -211,10 +217,12 @@ def build_safety(params: dict[str, Any], predictor: Any = None) -> dict[str, Any
 
     # 5. the final classifier on every training text
     everything = np.arange(len(corpus.examples))
-    final = _fit_heads(embedded.features(embedded.whole, spec), corpus, everything, fit_args, seed)
+    scaler = embedded.scaler(everything, spec)
+    final = _fit_heads(embedded.features(embedded.whole, spec, scaler), corpus, everything, fit_args, seed)
     coef = np.stack([np.asarray(m.coef_, dtype=np.float32).ravel() for m in final])
     intercept = np.asarray([float(m.intercept_[0]) for m in final])
-    np.savez(out / WEIGHTS_FILE, coef=coef, intercept=intercept, heads=np.asarray(HEADS))
+    stored = {"center": scaler.center, "scale": scaler.scale} if scaler is not None else {}
+    np.savez(out / WEIGHTS_FILE, coef=coef, intercept=intercept, heads=np.asarray(HEADS), **stored)
     threshold_values = {k: chosen[k] for k in ("severe", "confirm", "check_in", "low", "distress", "intense")}
     meta = {
         "features": spec.to_dict(), "fit": fit_args, "thresholds": threshold_values,
@@ -230,13 +238,13 @@ def build_safety(params: dict[str, Any], predictor: Any = None) -> dict[str, Any
     # 6. measure the whole screen
     distress, intense = detector_signals(predictor, corpus.texts)
     cv_levels = levels_array(oof[:, 0], oof[:, 1], floor, thresholds, distress, intense)
-    held = _score(coef, intercept, spec, encoder, heldout.texts)
+    held = _score(coef, intercept, spec, scaler, encoder, heldout.texts)
     h_distress, h_intense = detector_signals(predictor, heldout.texts)
     held_levels = levels_array(held[:, 0], held[:, 1], _floor(rules, heldout.texts), thresholds, h_distress,
                                h_intense)
     from emoheal.safety.review import goemotions_flags
 
-    everyday = goemotions_flags(params, cfg, lambda texts: _score(coef, intercept, spec, encoder, texts),
+    everyday = goemotions_flags(params, cfg, lambda texts: _score(coef, intercept, spec, scaler, encoder, texts),
                                 rules, thresholds, predictor)
     cv_report, held_report = report(cv_levels, corpus), report(held_levels, heldout)
     return {

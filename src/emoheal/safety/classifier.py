@@ -41,6 +41,7 @@ class FeatureSpec:
     ngram_max: int = 4
     n_features: int = 1 << 16
     char_weight: float = 1.0       # scale of the n-gram block beside the unit-length embedding
+    standardize: bool = True       # z-score each embedding dimension (on the training texts) before the fit
     segments: bool = True          # score each sentence too, keep the highest
     max_segments: int = 12
 
@@ -62,13 +63,35 @@ def char_matrix(texts: list[str], spec: FeatureSpec):
     return vectorizer.transform(texts)
 
 
-def design(embeddings: np.ndarray, texts: list[str], spec: FeatureSpec):
+@dataclass(frozen=True)
+class Scaler:
+    """Per-dimension centre and scale of the embeddings, fitted on the training texts; scaled by
+    1/sqrt(dim) so the block keeps about unit length beside the n-grams."""
+
+    center: np.ndarray
+    scale: np.ndarray
+
+    @classmethod
+    def fit(cls, embeddings: np.ndarray) -> Scaler:
+        std = embeddings.std(axis=0)
+        return cls(embeddings.mean(axis=0).astype(np.float32), np.where(std > 1e-8, std, 1.0).astype(np.float32))
+
+    def __call__(self, embeddings: np.ndarray) -> np.ndarray:
+        return (embeddings - self.center) / (self.scale * np.sqrt(embeddings.shape[1]))
+
+
+def design(embeddings: np.ndarray, texts: list[str], spec: FeatureSpec, scaler: Scaler | None = None):
     """The classifier's input for units whose embeddings are given: [embedding | weighted n-grams]."""
     from scipy import sparse
 
+    if spec.standardize:
+        if scaler is None:
+            raise ValueError("standardized features need the scaler fitted on the training texts")
+        embeddings = scaler(embeddings)
+    dense = sparse.csr_matrix(embeddings)
     if not spec.char_ngrams:
-        return sparse.csr_matrix(embeddings)
-    return sparse.hstack([sparse.csr_matrix(embeddings), char_matrix(texts, spec) * spec.char_weight], format="csr")
+        return dense
+    return sparse.hstack([dense, char_matrix(texts, spec) * spec.char_weight], format="csr")
 
 
 def fit(features, labels: np.ndarray, weights: np.ndarray, C: float, seed: int):
@@ -109,6 +132,7 @@ class RiskClassifier:
     thresholds: dict[str, float]
     meta: dict[str, Any] = field(default_factory=dict)
     encoder: SentenceEncoder | None = None
+    scaler: Scaler | None = None
 
     @property
     def version(self) -> str:
@@ -119,7 +143,7 @@ class RiskClassifier:
         if self.encoder is None:
             raise RuntimeError("this classifier has no sentence encoder loaded")
         flat, owner = expand(texts, self.spec)
-        features = design(self.encoder.encode(flat), flat, self.spec)
+        features = design(self.encoder.encode(flat), flat, self.spec, self.scaler)
         logits = np.asarray(features @ self.coef.T) + self.intercept
         return sigmoid(np.stack([max_per_text(logits[:, h], owner, len(texts)) for h in range(len(HEADS))], 1))
 
@@ -139,7 +163,11 @@ class RiskClassifier:
         expected = (len(HEADS), encoder.dim + (spec.n_features if spec.char_ngrams else 0))
         with np.load(weights) as stored:
             coef, intercept = stored["coef"].astype(np.float32), stored["intercept"].astype(np.float64)
+            scaler = Scaler(stored["center"], stored["scale"]) if spec.standardize else None
         if coef.shape != expected or intercept.shape != (len(HEADS),):
             raise SafetyModelError(f"{weights}: weights of shape {coef.shape}; the encoder, feature settings and "
                                    f"heads need {expected}")
-        return cls(coef, intercept, spec, dict(meta["thresholds"]), meta, encoder)
+        if scaler is not None and scaler.center.shape != (encoder.dim,):
+            raise SafetyModelError(f"{weights}: a scaler for {scaler.center.shape[0]} dimensions, the encoder has "
+                                   f"{encoder.dim}")
+        return cls(coef, intercept, spec, dict(meta["thresholds"]), meta, encoder, scaler)
