@@ -27,7 +27,7 @@ help:
 	@echo "make bento      import the MLflow champion, graph, index, media; build the Bento (offline)"
 	@echo "make monitor    Evidently drift report + tests over the service's last 24 h of records (exit 1 on a failure)"
 	@echo "make mlflow-ui  the MLflow UI over the local store (http://127.0.0.1:5000)"
-	@echo "make bench      benchmarks: KG plan latency, corpus render/describe speed, emotion inference"
+	@echo "make bench      benchmarks: KG plan latency, corpus render/describe speed, emotion inference, crisis screen"
 	@echo "make lock       re-resolve requirements/base.in into requirements/lock.txt"
 
 setup: apt venv
@@ -59,7 +59,9 @@ run: params
 	dvc repro && emoheal metrics && \
 	echo "pipeline wall time: $$(( $$(date +%s) - start )) s" && \
 	emoheal detect "I can't fall asleep, I keep worrying about tomorrow's exam." "Thank you so much, this made my day!" && \
-	emoheal session "I can't fall asleep, I keep worrying about tomorrow's exam."
+	emoheal safety screen "I can't fall asleep, I keep worrying about tomorrow's exam." "bought a rope today, tonight after everyone is asleep" && \
+	echo "(a session; --check-in no answers the check-in question if the crisis screen asks it)" && \
+	emoheal session --check-in no "I can't fall asleep, I keep worrying about tomorrow's exam."
 
 test: setup
 	$(BIN)/python -m pytest
@@ -105,6 +107,7 @@ bench: setup
 	$(BIN)/python benchmarks/retrieval_speed.py
 	$(BIN)/python benchmarks/emotion_inference.py
 	$(BIN)/python benchmarks/monitoring_drift.py
+	$(BIN)/python benchmarks/safety_screen.py
 	@test -d "$(BENTOML_HOME)/models/emoheal-session" || $(MAKE) bento-models
 	$(BIN)/python benchmarks/serving_latency.py
 	$(BIN)/python benchmarks/serving_latency.py --locust

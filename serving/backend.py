@@ -119,7 +119,7 @@ class Backend:
                       user: str | None, check_in: str | None = None) -> dict:
         # checks + the crisis screen (patterns and the risk classifier: a few ms of ONNX Runtime, which
         # releases the GIL) in a worker thread, so the event loop keeps serving other requests
-        early, state = await run_in_threadpool(self.runner.begin, text, goal, lang, check_in)
+        early, state = await run_in_threadpool(self.runner.begin, text, goal, lang, check_in, minutes)
         if early is not None:
             return early
         prediction = (await self.predict([text]))[0]

@@ -42,3 +42,10 @@ def test_emotion_knows_nothing_of_music_and_kg_loads_no_model():
     for path in (ROOT / "src" / "emoheal" / "kg").rglob("*.py"):
         models = {m for m in imported_modules(path) if m.split(".")[0] in ("torch", "transformers", "onnxruntime")}
         assert not models, (path, models)
+
+
+def test_the_crisis_screen_knows_nothing_of_music_or_sessions():
+    for path in (ROOT / "src" / "emoheal" / "safety").rglob("*.py"):
+        later = {m for m in imported_modules(path)
+                 if m.startswith(("emoheal.kg", "emoheal.corpus", "emoheal.retrieval", "emoheal.session"))}
+        assert not later, (path, later)

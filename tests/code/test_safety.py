@@ -173,3 +173,34 @@ def test_leaks_finds_a_held_out_text_in_the_corpus():
     a = Example("plan-001.1", "plan-001", "plan", "en", ("plain",), "Tonight  it ENDS.", "x")
     b = Example("H-plan-001.1", "H-plan-001", "plan", "en", ("plain",), "tonight it ends.", "y")
     assert leaks([a], [b]) == ["H-plan-001.1"]
+
+
+def test_the_fast_character_features_equal_scikit_learns():
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    from emoheal.safety.classifier import FeatureSpec, char_matrix
+    from emoheal.safety.patterns import normalise
+
+    spec = FeatureSpec()
+    texts = ["I can't fall asleep, I keep worrying about tomorrow's exam.", "我不想活了", "", "ok ok ok",
+             "Ünïcödé — “quotes” it’s 💀"]
+    reference = HashingVectorizer(analyzer="char_wb", ngram_range=(spec.ngram_min, spec.ngram_max),
+                                  n_features=spec.n_features, alternate_sign=False, norm="l2",
+                                  preprocessor=normalise, dtype=np.float32).transform(texts)
+    assert abs(reference - char_matrix(texts, spec)).max() == 0.0
+
+
+@pytest.mark.parametrize("standardize, char_ngrams", [(True, True), (False, True), (True, False)])
+def test_folded_weights_score_like_the_training_design(standardize, char_ngrams):
+    from emoheal.safety.classifier import FeatureSpec, Folded, Scaler, design, unit_logits
+
+    rng = np.random.default_rng(3)
+    spec = FeatureSpec(standardize=standardize, char_ngrams=char_ngrams, n_features=1024, char_weight=0.7)
+    texts = ["bought a rope today", "I feel calm", "我不想活了", "a long evening, tired"]
+    embeddings = rng.normal(size=(len(texts), 48)).astype(np.float32)
+    scaler = Scaler.fit(rng.normal(size=(50, 48)).astype(np.float32)) if standardize else None
+    coef = rng.normal(size=(2, 48 + (spec.n_features if char_ngrams else 0))).astype(np.float32)
+    intercept = np.array([0.3, -1.2])
+    expected = np.asarray(design(embeddings, texts, spec, scaler) @ coef.T) + intercept
+    found = unit_logits(embeddings, texts, spec, Folded.of(coef, intercept, spec, scaler, 48))
+    assert np.allclose(found, expected, atol=1e-4)

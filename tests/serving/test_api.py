@@ -10,7 +10,7 @@ import logging
 import pytest
 
 JSON = {"content-type": "application/json"}
-TEXT = "I can't sleep, my mind keeps going over tomorrow's meeting."
+TEXT = "I'm a bit nervous about tomorrow's meeting and want to relax before sleep."
 
 
 @pytest.fixture(scope="module")
@@ -255,14 +255,16 @@ def test_adaptive_batching_groups_concurrent_texts_and_keeps_their_order(backend
 def test_requests_leave_derived_records_and_never_the_text(client, backend):
     secret = "Ottoline worries about the harbour tonight"
     before = len(backend.records.frame())
-    client.post("/session", json={"text": secret})
+    first = client.post("/session", json={"text": secret}).json()
     client.post("/detect", json={"text": secret})
     session = client.post("/session", json={"text": TEXT}).json()
     client.post("/feedback", json={"session_id": session["session_id"], "stage": "match", "rating": 4})
     frame = backend.records.frame()
     new = frame.iloc[before:]
     assert list(new["endpoint"]) == ["session", "detect", "session"]
-    assert new["top_probability"].between(0, 1).all() and new["latency_ms"].gt(0).all()
+    # a session the screen stopped before the emotion model (a check-in) has no emotions to record
+    assert list(new["top_probability"].isna()) == [first["emotions"] is None, False, False]
+    assert new["top_probability"].dropna().between(0, 1).all() and new["latency_ms"].gt(0).all()
     assert set(new["length_bucket"]) == {"21-50", "51-100"}  # buckets, not lengths
     assert json.loads(new["stages"].iloc[-1])[0]["name"] == "match" and new["goal"].iloc[-1] == "sleep"
     ratings = backend.records.frame(table="ratings")

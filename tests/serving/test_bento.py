@@ -25,7 +25,7 @@ from tests.serving.conftest import write_tone
 BIN = Path(sys.executable).parent
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
-TEXT = "I can't sleep, my mind keeps going over tomorrow's meeting."
+TEXT = "I'm a bit nervous about tomorrow's meeting and want to relax before sleep."
 
 
 def free_port() -> int:

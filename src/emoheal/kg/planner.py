@@ -225,7 +225,8 @@ class Planner:
             raise PlanInputError(f"unknown goal {goal!r}; goals: {', '.join(self.goals)}")
         return goal
 
-    def _check_minutes(self, minutes: Any) -> float:
+    def check_minutes(self, minutes: Any) -> float:
+        """The session length in minutes (the default for None), or PlanInputError."""
         minutes = self.settings.default_minutes if minutes is None else minutes
         if isinstance(minutes, bool) or not isinstance(minutes, numbers.Real) or not math.isfinite(minutes):
             raise PlanInputError(f"minutes must be a finite number, not {minutes!r}")
@@ -239,7 +240,7 @@ class Planner:
     def plan(self, emotions: Mapping[str, float], goal: str | None = None, minutes: float | None = None) -> SessionPlan:
         probs = self._check_emotions(emotions)
         goal = self._check_goal(goal)
-        minutes = self._check_minutes(minutes)
+        minutes = self.check_minutes(minutes)
         s = self.settings
         g = self.goals[goal]
         gp: _Profile = g["profile"]

@@ -30,12 +30,14 @@ from emoheal.safety.classifier import (
     META_FILE,
     WEIGHTS_FILE,
     FeatureSpec,
+    Folded,
     Scaler,
     design,
     expand,
     fit,
     max_per_text,
     sigmoid,
+    text_scores,
 )
 from emoheal.safety.corpus import Example
 from emoheal.safety.encoder import SentenceEncoder, export_encoder
@@ -145,13 +147,6 @@ def _oof(embedded: Embedded, corpus: Corpus, folds, spec: FeatureSpec, fit_args:
     return out_of_fold(corpus, folds, fit_score)
 
 
-def _score(coef: np.ndarray, intercept: np.ndarray, spec: FeatureSpec, scaler: Scaler | None,
-           encoder: SentenceEncoder, texts: list[str]) -> np.ndarray:
-    flat, owner = expand(texts, spec)
-    logits = np.asarray(design(encoder.encode(flat), flat, spec, scaler) @ coef.T) + intercept
-    return sigmoid(np.stack([max_per_text(logits[:, h], owner, len(texts)) for h in range(len(HEADS))], 1))
-
-
 def _floor(rules: Rules, texts: list[str]) -> np.ndarray:
     return pattern_floor([tuple((p.id, p.level) for p in rules.match(t)) for t in texts])
 
@@ -238,22 +233,28 @@ def build_safety(params: dict[str, Any], predictor: Any = None) -> dict[str, Any
     # 6. measure the whole screen
     distress, intense = detector_signals(predictor, corpus.texts)
     cv_levels = levels_array(oof[:, 0], oof[:, 1], floor, thresholds, distress, intense)
-    held = _score(coef, intercept, spec, scaler, encoder, heldout.texts)
+    folded = Folded.of(coef, intercept, spec, scaler, encoder.dim)
+    held = text_scores(encoder.encode, heldout.texts, spec, folded)
     h_distress, h_intense = detector_signals(predictor, heldout.texts)
     held_levels = levels_array(held[:, 0], held[:, 1], _floor(rules, heldout.texts), thresholds, h_distress,
                                h_intense)
     from emoheal.safety.review import goemotions_flags
 
-    everyday = goemotions_flags(params, cfg, lambda texts: _score(coef, intercept, spec, scaler, encoder, texts),
+    everyday = goemotions_flags(params, cfg, lambda texts: text_scores(encoder.encode, texts, spec, folded),
                                 rules, thresholds, predictor)
     cv_report, held_report = report(cv_levels, corpus), report(held_levels, heldout)
+    # the baseline in the same run: the curated patterns alone (what the screen was before this layer)
+    alone = report(_floor(rules, heldout.texts), heldout)
+    patterns_only = {"recall": alone["recall"]["rate"], "recall_ci95": alone["recall"]["ci95"],
+                     "false_alarm_high": alone["false_alarm_high"]["rate"],
+                     "false_alarm_high_ci95": alone["false_alarm_high"]["ci95"]}
     return {
         "model": {"version": meta["version"], "features": spec.to_dict(), "fit": fit_args,
                   "thresholds": threshold_values, "thresholds_met_on_cv": chosen["met"],
                   "encoder": {k: encoder_info[k] for k in ("name", "layers", "pooling", "dim", "max_length")},
                   "emotion_model": getattr(predictor, "version", None)},
         "heldout": {**flat(held_report), "note": "frozen file written before any tuning; never used for a choice",
-                    "misses": misses(held_levels, heldout)},
+                    "misses": misses(held_levels, heldout), "patterns_only": patterns_only},
         "grouped_cv": {"folds": int(cfg["cv"]["folds"]), "grouped_by": "paraphrase family", **flat(cv_report),
                        "recall_by_category": {c: v["recall"]["rate"] for c, v in cv_report["by_category"].items()
                                               if "recall" in v},

@@ -17,8 +17,8 @@ How the layers combine (the classifier has two heads: `risk`, any risk of suicid
    phrase); a `medium` pattern -> medium when p >= `low`, else low;
 4. the detector: distress (sadness, grief, remorse, fear, nervousness, disappointment summed)
    >= `distress`, or intense grief or sadness (>= `intense`), lifts none -> low: a gentle pointer to
-   support beside the music. Why not a check-in: on grouped cross-validation, lifting low -> medium
-   with distress asked 10 % more of the ordinary sad texts for 0.1 % more recall.
+   support beside the music. Why not a check-in: in a development run on grouped cross-validation,
+   lifting low -> medium with distress asked 10 % more of the ordinary sad texts for 0.1 % more recall.
 The level is the highest of these. The thresholds were chosen on grouped cross-validation for
 recall first (src/emoheal/safety/build.py) and travel with the model (classifier.json).
 
@@ -171,7 +171,7 @@ class CrisisScreen:
         if check_in == "yes":  # the person said they are thinking about harming themselves: always the crisis answer
             level, reasons = "high", reasons + ["check-in: yes"]
         COUNTS[level] += 1
-        log.info("safety screen: %s", dict(COUNTS))  # counts only, never text
+        log.debug("safety screen: %s", dict(COUNTS))  # counts only, never text
         result = SafetyResult(level, reasons, risk_score=round(assessment.risk, 4),
                               severity_score=round(assessment.severe, 4))
         if level == "none":

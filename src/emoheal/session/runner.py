@@ -109,18 +109,19 @@ class SessionRunner:
             user: str | None = None, exclude: set[str] | frozenset = frozenset(), check_in: str | None = None) -> dict:
         """`check_in`: the person's answer ("yes" or "no") to the check-in question an earlier call
         asked for this text; "yes" always leads to the crisis answer."""
-        early, state = self.begin(text, goal, lang, check_in)
+        early, state = self.begin(text, goal, lang, check_in, minutes)
         if early is not None:
             return early
         prediction = self.predictor.predict([text])[0]
         return self.finish(state, text, prediction, minutes, user, exclude)
 
     def begin(self, text: str, goal: str = "sleep", lang: str | None = None,
-              check_in: str | None = None) -> tuple[dict | None, dict]:
+              check_in: str | None = None, minutes: float | None = None) -> tuple[dict | None, dict]:
         """Checks and the crisis screen on the text alone, before the emotion model: (a finished
         result when the session stops here — a crisis, an unanswered check-in, a language the model
         cannot read — else None, the state for `finish`). Split from `run` so a server can detect
-        emotions asynchronously in between. The state holds no text."""
+        emotions asynchronously in between. The state holds no text. Every input is checked here,
+        minutes included, so a bad request is refused the same way whatever the screen decides."""
         check_text(text, self.max_text_chars)
         if check_in is not None and check_in not in ANSWERS:
             raise SessionInputError(f"check_in must be 'yes' or 'no', not {check_in!r}", "invalid_check_in",
@@ -128,6 +129,12 @@ class SessionRunner:
         if goal not in self.planner.goals:
             raise SessionInputError(f"unknown goal {goal!r}; goals: {', '.join(self.planner.goals)}",
                                     "unknown_goal", "goal")
+        from emoheal.kg.planner import PlanInputError
+
+        try:
+            self.planner.check_minutes(minutes)
+        except PlanInputError as exc:
+            raise SessionInputError(str(exc), "invalid_plan", "minutes") from None
         if lang is not None and lang not in LANGUAGES:
             raise SessionInputError(f"unknown language {lang!r}; narratives exist in: {', '.join(LANGUAGES)}",
                                     "unknown_language", "lang")
@@ -136,14 +143,15 @@ class SessionRunner:
                 "language": {"detected": detected, "confidence": confidence},
                 "versions": self.versions(), "stages": [], "emotions": None, "notice": None}
         lang = lang or ("zh" if detected == "zh" else "en")
-        # safety first: patterns and the risk classifier run before the emotion model
-        assessment = self.screen.assess(text)
-        safety = self.screen.decide(assessment, None, self.locale, check_in, lang)
-        if safety.stops_session:
-            return {**base, "safety": safety.to_dict()}, base
+        notice = None
         if detected != "en" and confidence >= 0.5 and not self.multilingual:
             notice = (f"This text looks like {detected}, but the emotion model here reads English only, so it "
                       "would guess. Please write in English, or use the multilingual (paper) model.")
+        # safety first: patterns and the risk classifier run before the emotion model; a crisis or a
+        # check-in is answered even for a language the emotion model cannot read (with the notice)
+        assessment = self.screen.assess(text)
+        safety = self.screen.decide(assessment, None, self.locale, check_in, lang)
+        if safety.stops_session or notice is not None:
             return {**base, "safety": safety.to_dict(), "notice": notice}, base
         return None, {**base, "lang": lang, "assessment": assessment, "check_in": check_in}
 
