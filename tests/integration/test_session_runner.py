@@ -135,7 +135,8 @@ def test_session_command_prints_one_session_per_text(paths):
     assert sessions[1]["safety"]["level"] == "high" and sessions[1]["safety"]["resources"]
     bad = subprocess.run([PYTHON, "-m", "emoheal.cli", "session", "   "], cwd=ROOT, capture_output=True, text=True)
     assert bad.returncode == 2 and "empty" in bad.stderr
-    missing = subprocess.run([PYTHON, "-m", "emoheal.cli", "session", "--safety-model", "/nonexistent", "hello there"],
+    missing = subprocess.run([PYTHON, "-m", "emoheal.cli", "session", "--model", paths.model, "--graph", paths.graph,
+                              "--index", paths.index, "--safety-model", "/nonexistent", "hello there"],
                              cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert missing.returncode == 1 and "dvc repro safety" in missing.stderr
 
