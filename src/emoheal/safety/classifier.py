@@ -116,7 +116,6 @@ def design(embeddings: np.ndarray, texts: list[str], spec: FeatureSpec, scaler: 
     return sparse.hstack([dense, char_matrix(texts, spec) * spec.char_weight], format="csr")
 
 
-
 @dataclass(frozen=True)
 class Folded:
     """The weights ready for scoring: the scaler folded into the dense block, both blocks transposed
@@ -175,13 +174,13 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-np.clip(x, -50, 50)))
 
 
-
 def text_scores(encode, texts: list[str], spec: FeatureSpec, folded: Folded) -> np.ndarray:
     """Texts x heads scores in [0, 1]: per head, the highest over each text's units. `encode` turns
     units into embeddings (the stage and the service pass the same int8 encoder)."""
     flat, owner = expand(texts, spec)
     logits = unit_logits(encode(flat), flat, spec, folded)
     return sigmoid(np.stack([max_per_text(logits[:, h], owner, len(texts)) for h in range(logits.shape[1])], 1))
+
 
 @dataclass
 class RiskClassifier:
