@@ -105,6 +105,7 @@ bench: setup
 	$(BIN)/python benchmarks/corpus_speed.py
 	$(BIN)/python benchmarks/clamp3_speed.py
 	$(BIN)/python benchmarks/retrieval_speed.py
+	$(BIN)/python benchmarks/session_speed.py
 	$(BIN)/python benchmarks/emotion_inference.py
 	$(BIN)/python benchmarks/monitoring_drift.py
 	$(BIN)/python benchmarks/safety_screen.py

@@ -15,6 +15,7 @@ if __name__ == "__main__":
     cfg = params["retrieval"]["index"]
     meta = build_index(read_manifest(root / "manifest.parquet"), pd.read_parquet(root / "descriptors.parquet"),
                        pd.read_parquet(root / "estimates.parquet"), pd.read_parquet(root / "scores.parquet"),
-                       root / "embeddings", root / "index", cfg["kind"], cfg["exact_below"], cfg["nlist"])
+                       root / "embeddings", root / "index", cfg["kind"], cfg["exact_below"], cfg["nlist"],
+                       cuts=pd.read_parquet(root / "cuts.parquet"))
     print(f"index: {meta['items']} items ({meta['left_out']} left out), backend {meta['backend']}, "
           f"descriptor index {meta['descriptor_index']}")

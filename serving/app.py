@@ -25,6 +25,7 @@ from emoheal.monitoring.records import derive
 from emoheal.session.feedback import FeedbackError, UnknownSessionError
 from emoheal.session.runner import SessionInputError, check_text, detect_language
 from serving import metrics
+from serving.backend import CONTENT_TYPES
 from serving.batching import DetectorUnavailable
 from serving.middleware import REQUEST_ID, error_document
 from serving.schemas import (
@@ -34,6 +35,7 @@ from serving.schemas import (
     FeedbackResponse,
     Health,
     Readiness,
+    SessionId,
     SessionResponse,
     request_models,
 )
@@ -164,7 +166,8 @@ def build_app(get_backend: Callable[[], Any], max_text_chars: int = 2000) -> Fas
     async def session(body: SessionRequest):
         started = time.perf_counter()
         loaded = backend()
-        result = await loaded.session(body.text, body.goal, body.minutes, body.lang, body.user, body.check_in)
+        result = await loaded.session(body.text, body.goal, body.minutes, body.lang, body.user, body.check_in,
+                                      body.seed)
         payload = loaded.session_payload(result)
         metrics.session(payload)
         return recorded(stamped(payload), loaded, "session", body.text, started)
@@ -193,6 +196,18 @@ def build_app(get_backend: Callable[[], Any], max_text_chars: int = 2000) -> Fas
         await run_in_threadpool(loaded.records.add_rating, body.session_id, body.stage, body.rating,
                                 body.reflected, body.calmer)
         return stamped({"session_id": body.session_id, "recorded": "stage" if stage_form else "study"})
+
+    @app.get("/session/{session_id}/mix", responses={404: {"model": ErrorResponse},
+                                                    206: {"description": "a byte range"}},
+             response_class=FileResponse,
+             summary="the whole session as one continuous, loudness-normalised stream (Opus/Ogg or FLAC)")
+    async def mix(session_id: SessionId, format: str = Query("ogg", pattern="^(ogg|flac)$")):  # noqa: A002
+        loaded = backend()
+        path = await run_in_threadpool(loaded.mix, session_id, format)
+        if path is None:
+            return error(404, "unknown_session", f"no session {session_id[:40]!r} on this service", "session_id")
+        return FileResponse(path, media_type=CONTENT_TYPES["." + format],
+                            headers={"Cache-Control": "private, max-age=86400"})
 
     @app.get("/media/{item_id}", responses={404: {"model": ErrorResponse}, 206: {"description": "a byte range"}},
              response_class=FileResponse, summary="an item's audio (or video / poster), with range requests")

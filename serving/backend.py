@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from emoheal import __version__
 from emoheal.emotion.artifacts import read_meta
 from emoheal.emotion.predictor import Prediction
+from emoheal.retrieval.config import settings_from_config
 from emoheal.session.runner import RunnerPaths, SessionRunner
 from emoheal.utils.io import read_json
 
@@ -90,8 +91,13 @@ class Backend:
         self.predictor = predictor
         paths = RunnerPaths(str(self.emotion_dir), str(self.session_dir / "graph.json"),
                             str(self.session_dir / "index"), str(self.session_dir / "safety"))
+        if "retrieval" not in self.settings:
+            raise ValueError(f"{self.session_dir}/settings.json has no retrieval settings (a bundle made before "
+                             "sequenced sessions): rebuild it with `make bento-models`")
+        _, sequence = settings_from_config(self.settings["retrieval"])
         self.runner = SessionRunner(paths, locale=self.settings["locale"], feedback_db=self.settings["feedback_db"],
-                                    predictor=predictor, max_text_chars=int(self.settings["max_text_chars"]))
+                                    predictor=predictor, max_text_chars=int(self.settings["max_text_chars"]),
+                                    sequence=sequence)
         self.items = self.runner.index.items.set_index("id", drop=False)
         from emoheal.monitoring.records import RecordStore
 
@@ -116,14 +122,30 @@ class Backend:
         return await run_in_threadpool(self.predictor.predict, texts)
 
     async def session(self, text: str, goal: str, minutes: float | None, lang: str | None,
-                      user: str | None, check_in: str | None = None) -> dict:
+                      user: str | None, check_in: str | None = None, seed: int | None = None) -> dict:
         # checks + the crisis screen (patterns and the risk classifier: a few ms of ONNX Runtime, which
         # releases the GIL) in a worker thread, so the event loop keeps serving other requests
-        early, state = await run_in_threadpool(self.runner.begin, text, goal, lang, check_in, minutes)
+        early, state = await run_in_threadpool(self.runner.begin, text, goal, lang, check_in, minutes, seed)
         if early is not None:
             return early
         prediction = (await self.predict([text]))[0]
-        return await run_in_threadpool(self.runner.finish, state, text, prediction, minutes, user)
+        return await run_in_threadpool(self.runner.finish, state, text, prediction, minutes, user, frozenset(), seed)
+
+    def mix(self, session_id: str, fmt: str) -> Path | None:
+        """The session's whole timeline as one audio file, rendered on first request and cached next
+        to the feedback store (None: this service never made that session)."""
+        from emoheal.session.mix import cached_mix
+
+        tracks = self.store.timeline(session_id) if self.store is not None else None
+        if not tracks:
+            return None
+
+        def resolve(item_id: str) -> Path | None:
+            found = self.media(item_id, "audio")
+            return None if found is None else found[0]
+
+        cache = self.settings.get("mix_cache") or str(Path(self.settings["feedback_db"]).with_name("mix"))
+        return cached_mix(tracks, resolve, cache, fmt)
 
     def media(self, item_id: str, kind: str) -> tuple[Path, str] | None:
         """(file, content type) of an item's audio, video or poster; None when it has none."""
@@ -153,6 +175,13 @@ class Backend:
                 "poster_url": f"/media/{item['id']}?kind=poster" if item.get("poster_path") else None,
                 "measured": item.get("measured") or {}}
 
+    @staticmethod
+    def track_payload(track: dict) -> dict:
+        """One track of a stage's sequence, its media as a URL."""
+        keys = ("item_id", "title", "at_s", "start_s", "duration_s", "fade_in_s", "fade_out_s", "measured",
+                "felt_tempo_bpm", "score", "trim")
+        return {**{k: track.get(k) for k in keys}, "audio_url": f"/media/{track['item_id']}"}
+
     def session_payload(self, result: dict) -> dict:
         """The runner's result in the API's shape: media as URLs (never server paths), no NaN."""
         stages = []
@@ -162,9 +191,15 @@ class Backend:
                 "name": s["name"], "minutes": s["minutes"], "start_minute": s["start_minute"],
                 "valence": s["valence"], "arousal": s["arousal"], "narrative": s["narrative"],
                 "what": s["prompt"], "why": s["explanation"]["plan"].get("summary", ""),
-                "targets": s["targets"], "status": s["status"], "item": self.item_payload(s.get("item")),
-                "score": score.get("total"), "alternatives": [a["id"] for a in s.get("alternatives", [])],
+                "targets": s["targets"], "status": s["status"], "reason": s.get("reason"),
+                "item": self.item_payload(s.get("item")),
+                "tracks": [self.track_payload(t) for t in s.get("tracks", [])],
+                "sequence": s.get("sequence"), "score": score.get("total"),
+                "alternatives": [a["id"] for a in s.get("alternatives", [])],
             })
+        timeline = result.get("timeline")
+        if timeline is not None and stages:
+            timeline = {**timeline, "mix_url": f"/session/{result['session_id']}/mix"}
         safety = result["safety"]
         return finite({
             "session_id": result["session_id"] if stages else None, "goal": result["goal"],
@@ -174,4 +209,5 @@ class Backend:
             "emotions": result.get("emotions"), "prelude": result.get("prelude"),
             "epilogue": result.get("epilogue"), "explanation": result.get("explanation"),
             "personalisation": result.get("personalisation"), "stages": stages,
+            "timeline": timeline if stages else None,
         })

@@ -36,6 +36,8 @@ def request_models(max_chars: int) -> tuple[type[Strict], type[Strict]]:
         lang=(Annotated[str, Field(strict=True, max_length=8, description="en or zh; null: from the text")] | None,
               None),
         user=(UserId | None, None),
+        seed=(Annotated[int, Field(strict=True, ge=0, lt=2**32, description="the same seed gives the same "
+                                   "sequence of tracks; null: a fresh one (returned in timeline.seed)")] | None, None),
         check_in=(Literal["yes", "no"] | None,
                   Field(None, description="the person's answer to the check-in question a previous answer for "
                                           "this text asked (safety.check_in): 'yes' leads to crisis resources, "
@@ -141,6 +143,42 @@ class Item(BaseModel):
     measured: dict[str, float | str | None]
 
 
+class Track(BaseModel):
+    item_id: str
+    title: str
+    at_s: float = Field(description="session time at which the track starts (it fades in over fade_in_s)")
+    start_s: float = Field(description="offset inside the item where playing starts")
+    duration_s: float = Field(description="how long it plays, fades included")
+    fade_in_s: float
+    fade_out_s: float
+    measured: dict[str, float | str | None]
+    felt_tempo_bpm: float | None = Field(None, description="the measured tempo at the metrical level (x1/2, x1, x2) "
+                                                           "nearest the plan's tempo at its minute")
+    score: float
+    trim: dict[str, Any] | None = Field(None, description="where a trimmed track ends: a cut point of the item "
+                                                          "(quiet frame or beat) or a fade")
+    audio_url: str
+
+
+class Crossfade(BaseModel):
+    at_s: float
+    duration_s: float
+    from_: str = Field(alias="from")
+    to: str
+
+
+class Timeline(BaseModel):
+    requested_s: float
+    filled_s: float
+    tracks: int = Field(description="how many tracks the session plays, all stages together")
+    crossfades: list[Crossfade]
+    seed: int = Field(description="the seed that reproduces this sequence")
+    path: list[dict[str, Any]] = Field(description="the plan's per-minute waypoints (tempo, arousal, ...)")
+    mix_url: str = Field(description="the whole session as one audio stream (GET; ?format=ogg or flac)")
+    short_by_s: float | None = None
+    reason: str | None = Field(None, description="why the session is shorter than requested, when it is")
+
+
 class Stage(BaseModel):
     name: Literal["match", "guide", "target"]
     minutes: float
@@ -152,7 +190,11 @@ class Stage(BaseModel):
     why: str = Field(description="why: the plan's explanation for this stage")
     targets: dict[str, Any]
     status: str
-    item: Item | None
+    reason: str | None = None
+    item: Item | None = Field(description="the stage's first track, as one item (for clients before sequences)")
+    tracks: list[Track] = Field(description="the stage's sequence, in order, on the session's timeline")
+    sequence: dict[str, Any] | None = Field(None, description="what the tracks do: count, minutes, felt tempo "
+                                                              "from-to, arousal from-to, keys")
     score: float | None
     alternatives: list[str]
 
@@ -169,6 +211,7 @@ class SessionResponse(Stamped):
     explanation: str | None = None
     personalisation: str | None = None
     stages: list[Stage]
+    timeline: Timeline | None = None
 
 
 class FeedbackResponse(Stamped):

@@ -17,9 +17,7 @@
 
   const MAX_CHARS = 2000;
   const GOALS = ['sleep', 'calm', 'uplift'];
-  const FADE_MS = 3000;            // length of the cross-fade between stages
-  const FADE_STEP_MS = 50;         // volume update interval during a fade
-  const TICK_MS = 250;             // how often the stage clock is checked
+  const TICK_MS = 250;             // how often the player follows the session's position
   const REQUEST_TIMEOUT_MS = 90000;
   const EMOTION_MIN = 0.05;        // smallest probability shown in the chart
   const EMOTION_MAX_BARS = 6;
@@ -54,6 +52,7 @@
     mediaError: "This music couldn't be loaded.",
     blocked: 'Your browser blocked playback. Press “Resume the session” to continue.',
     noPlayable: 'There is no music to play in this session.',
+    streamFallback: 'Playing track by track (the continuous stream could not be loaded).',
   };
 
   // ---------------------------------------------------------------------------
@@ -93,6 +92,10 @@
     next: $('next-stage'),
     playerStatus: $('player-status'),
     playerClock: $('player-clock'),
+    sessionAudio: $('session-audio'),
+    journey: $('journey'),
+    nowPlaying: $('now-playing'),
+    mediaStatus: $('media-status'),
     stages: $('stages'),
     stagesTitle: $('stages-title'),
     stageList: $('stage-list'),
@@ -308,24 +311,37 @@
       h('span', { class: 'emotion-value' }, percent(probability)));
   }
 
-  /** The stage's media element (video when the item has one, else audio), or null. */
-  function stageMedia(item, position, title) {
-    const label = `Music for stage ${position}${title ? `: ${title}` : ''}`;
-    const video = sameOriginUrl(item.video_url);
-    if (video) {
-      return h('video', {
-        class: 'stage-video stage-media', controls: true, preload: 'metadata', playsinline: true,
-        loop: true, src: video, poster: sameOriginUrl(item.poster_url), 'aria-label': label,
-      }, "Your browser can't play this video.");
+  /** "14 pieces · tempo easing from about 92 to 64 BPM · keys C major, A minor" from the stage's sequence. */
+  function musicSummary(sequence) {
+    if (!sequence || typeof sequence !== 'object') return '';
+    const parts = [];
+    const count = Number(sequence.tracks);
+    if (count > 0) parts.push(count === 1 ? 'one piece' : `${count} pieces`);
+    const felt = Array.isArray(sequence.felt_tempo_bpm) ? sequence.felt_tempo_bpm.map(Number) : [];
+    if (felt.length === 2 && felt.every(Number.isFinite)) {
+      const [from, to] = felt.map(Math.round);
+      if (Math.abs(to - from) < 0.08 * from) parts.push(`tempo around ${to} BPM`);
+      else parts.push(`tempo ${to < from ? 'easing' : 'lifting'} from about ${from} to ${to} BPM`);
     }
-    const audio = sameOriginUrl(item.audio_url);
-    if (audio) {
-      return h('audio', {
-        class: 'stage-audio stage-media', controls: true, preload: 'metadata', loop: true,
-        src: audio, 'aria-label': label,
-      }, "Your browser can't play this audio.");
+    const keys = Array.isArray(sequence.keys) ? sequence.keys.map(str).filter(Boolean) : [];
+    if (keys.length) parts.push(`${keys.length === 1 ? 'key' : 'keys'} ${keys.slice(0, 4).join(', ')}${keys.length > 4 ? ', …' : ''}`);
+    parts.push('solo piano');  // every item of today's corpus is a piano recording (EMOPIA)
+    return parts.join(' · ');
+  }
+
+  /** The stage's tracks as a list (title and when it starts); the player marks the one playing. */
+  function trackList(tracks) {
+    const list = h('ol', { class: 'track-list' });
+    const items = [];
+    for (const track of tracks) {
+      const at = Number(track.at_s);
+      const li = h('li', { class: 'track', 'data-item': str(track.item_id), 'data-at': at },
+        h('span', { class: 'track-time' }, formatClock(at * 1000)), ' ',
+        h('span', { class: 'track-title' }, str(track.title) || 'untitled'));
+      list.append(li);
+      items.push({ ...track, node: li });
     }
-    return null;
+    return { list, items };
   }
 
   /** The per-stage rating: five radios, a Send button and a status line. */
@@ -351,49 +367,84 @@
       h('div', { class: 'rating-actions' }, button, status));
   }
 
-  /** One stage card. Returns the card and its media element (null without music). */
+  /** One stage card: what the music does and why, in plain words; its tracks; the technical details one click away. */
   function stageCard(stage, position, usedGroupNames) {
     const name = str(stage.name) || `stage-${position}`;
     const title = STAGE_TITLES[name] || name;
     const minutes = typeof stage.minutes === 'number' && stage.minutes > 0 ? stage.minutes : null;
-    const item = stage.item && typeof stage.item === 'object' ? stage.item : null;
+    const tracks = Array.isArray(stage.tracks) ? stage.tracks.filter((t) => t && typeof t === 'object') : [];
     const headingId = `stage-${position}-title`;
 
     const card = h('article', { class: 'stage-card', 'data-stage': name, 'aria-labelledby': headingId });
     card.append(
-      h('h3', { id: headingId }, `${position} · ${title} `, h('span', { class: 'stage-name' }, `(${name})`)),
+      h('h3', { id: headingId }, `${position} · ${title} `, h('span', { class: 'stage-name' }, `(${name})`),
+        minutes ? h('span', { class: 'item-minutes' }, ` · ${formatMinutes(minutes)}`) : null),
       h('p', { class: 'narrative' }, str(stage.narrative)),
-      h('p', { class: 'what' }, h('strong', {}, 'What the music does:'), ' ', str(stage.what)),
-      h('p', { class: 'why' }, h('strong', {}, 'Why:'), ' ', str(stage.why)),
     );
-
-    let media = null;
-    if (item) {
-      const itemTitle = str(item.title);
-      card.append(h('p', { class: 'item-meta' },
-        'Music: ', h('span', { class: 'item-title' }, itemTitle || 'untitled'),
-        minutes ? ' · ' : null, minutes ? h('span', { class: 'item-minutes' }, formatMinutes(minutes)) : null));
-      media = stageMedia(item, position, itemTitle);
-    }
-    if (media) {
-      card.append(h('div', { class: 'media-wrap' }, media));
-      card.append(h('p', { class: 'media-error', role: 'status' }));
+    let list = { items: [] };
+    if (tracks.length) {
+      card.append(h('p', { class: 'music' }, h('strong', {}, 'The music: '), musicSummary(stage.sequence)));
+      list = trackList(tracks);
+      card.append(list.list);
     } else {
-      card.append(h('p', { class: 'no-music' }, MSG.noMusic));
+      card.append(h('p', { class: 'no-music' }, str(stage.reason) || MSG.noMusic));
     }
+    card.append(h('details', { class: 'technical' },
+      h('summary', {}, 'Why this music (details)'),
+      h('p', { class: 'what' }, h('strong', {}, 'What the plan asked for:'), ' ', str(stage.what)),
+      h('p', { class: 'why' }, h('strong', {}, 'Why:'), ' ', str(stage.why))));
 
     // Radio group names must be unique per stage.
     let groupName = `rating-${name.replace(/[^A-Za-z0-9_-]/g, '') || position}`;
     if (usedGroupNames.has(groupName)) groupName = `${groupName}-${position}`;
     usedGroupNames.add(groupName);
     card.append(ratingBlock(name, groupName));
+    const start = list.items.length ? Number(list.items[0].at_s) : (Number(stage.start_minute) || 0) * 60;
+    return { name, title, position, card, tracks: list.items, start };
+  }
 
-    // Planned length: the stage's minutes, else one pass of the item, else one minute.
-    const durationS = item && typeof item.duration_s === 'number' ? item.duration_s : 0;
-    const plannedMs = minutes ? minutes * 60000 : (durationS > 0 ? durationS * 1000 : 60000);
-    const startS = item && typeof item.start_s === 'number' && item.start_s > 0 ? item.start_s : 0;
-
-    return { name, title, position, card, media, plannedMs, startS };
+  /** The plan's curve (tempo and arousal over minutes) as an SVG, with a cursor the player moves. */
+  function journeyChart(timeline) {
+    const NS = 'http://www.w3.org/2000/svg';
+    const svg = document.createElementNS(NS, 'svg');
+    const path = Array.isArray(timeline.path) ? timeline.path.filter((w) => w && typeof w === 'object') : [];
+    const total = Math.max(Number(timeline.filled_s) || 0, Number(timeline.requested_s) || 0, 1) / 60;
+    const W = 320;
+    const H = 90;
+    svg.setAttribute('viewBox', `0 0 ${W} ${H}`);
+    svg.setAttribute('class', 'journey-chart');
+    svg.setAttribute('role', 'img');
+    const tempos = path.map((w) => Number(w.tempo_bpm)).filter(Number.isFinite);
+    const lo = Math.min(...tempos, 40);
+    const hi = Math.max(...tempos, 120);
+    const x = (minute) => (clamp(minute / total, 0, 1) * (W - 8)) + 4;
+    const yTempo = (bpm) => H - 6 - ((bpm - lo) / Math.max(hi - lo, 1)) * (H - 14);
+    const yArousal = (a) => H - 6 - ((clamp(a, -1, 1) + 1) / 2) * (H - 14);
+    const line = (points, cls) => {
+      const node = document.createElementNS(NS, 'polyline');
+      node.setAttribute('points', points.map(([px, py]) => `${px.toFixed(1)},${py.toFixed(1)}`).join(' '));
+      node.setAttribute('class', cls);
+      svg.append(node);
+    };
+    line(path.map((w) => [x(Number(w.minute)), yTempo(Number(w.tempo_bpm))]), 'curve-tempo');
+    line(path.map((w) => [x(Number(w.minute)), yArousal(Number(w.arousal))]), 'curve-arousal');
+    const cursor = document.createElementNS(NS, 'line');
+    cursor.setAttribute('class', 'journey-cursor');
+    cursor.setAttribute('y1', '2');
+    cursor.setAttribute('y2', String(H - 2));
+    svg.append(cursor);
+    const first = tempos.length ? Math.round(tempos[0]) : null;
+    const last = tempos.length ? Math.round(tempos[tempos.length - 1]) : null;
+    svg.setAttribute('aria-label', first === null ? 'The session plan'
+      : `The plan: tempo from about ${first} to ${last} BPM over ${Math.round(total)} minutes, calming as it goes`);
+    return {
+      svg,
+      move(seconds) {
+        const px = x(seconds / 60).toFixed(1);
+        cursor.setAttribute('x1', px);
+        cursor.setAttribute('x2', px);
+      },
+    };
   }
 
   const render = {
@@ -480,38 +531,58 @@
   // ---------------------------------------------------------------------------
 
   const player = {
-    tracks: [],          // [{name, title, position, card, media, plannedMs, startS}]
-    index: -1,           // the current stage (−1: none)
-    state: 'idle',
-    elapsedMs: 0,        // time spent in the current stage
+    stages: [],          // [{name, title, position, card, tracks: [{at_s, duration_s, fade_in_s, ..., node}], start}]
+    tracks: [],          // every track in session order
+    timeline: null,
+    chart: null,
+    mode: 'stream',      // 'stream': the server's mix in one element; 'decks': track by track (the fallback)
+    state: 'idle',       // idle, running, paused, done
+    decks: [],           // the fallback's two alternating <audio> elements
+    deckTrack: [null, null],
+    clockS: 0,           // the session position in decks mode (the stream's is its currentTime)
     lastTick: 0,
     tickTimer: null,
-    fade: null,          // {timer, complete} while a fade runs
-    expectPlay: new Set(),   // media we asked to play (their 'play' event is ours, not the person's)
-    expectPause: new Set(),  // media we asked to pause
+    failed: new Set(),   // tracks whose file failed (decks mode): skipped, their time kept
     onFinish: null,
 
-    /** Take over a new session's tracks and listen to their players. */
-    load(tracks, onFinish) {
+    /** Take over a new session's stages and timeline. */
+    load(stages, timeline, onFinish) {
       this.unload();
-      this.tracks = tracks;
+      this.stages = stages;
+      this.tracks = stages.flatMap((st) => st.tracks.map((t) => ({ ...t, stage: st })));
+      this.timeline = timeline && typeof timeline === 'object' ? timeline : null;
       this.onFinish = onFinish;
-      for (const track of tracks) {
-        if (!track.media) continue;
-        track.media.addEventListener('play', () => this.onMediaPlay(track.media));
-        track.media.addEventListener('pause', () => this.onMediaPause(track.media));
-        track.media.addEventListener('error', () => this.onMediaError(track));
-      }
+      const mix = this.timeline ? sameOriginUrl(this.timeline.mix_url) : null;
       el.player.hidden = false;
-      this.announce(this.firstPlayable() === -1 ? MSG.noPlayable : '');
+      if (!mix || this.tracks.length === 0) {
+        el.sessionAudio.removeAttribute('src');
+        this.announce(MSG.noPlayable);
+        this.updateUi();
+        return;
+      }
+      this.mode = 'stream';
+      el.player.dataset.filledS = String(Number(this.timeline.filled_s) || 0);
+      el.sessionAudio.src = `${mix}?format=ogg`;
+      el.sessionAudio.load();
+      this.chart = journeyChart(this.timeline);
+      el.journey.replaceChildren(this.chart.svg);
+      el.journey.hidden = false;
+      this.announce(this.timeline.reason ? `This session is shorter than asked: ${str(this.timeline.reason)}.` : '');
       this.updateUi();
     },
 
-    /** Stop everything and forget the tracks (used before a new session). */
+    /** Stop everything and forget the session (used before a new one). */
     unload() {
       this.stop();
+      this.stages = [];
       this.tracks = [];
+      this.timeline = null;
       this.onFinish = null;
+      this.failed = new Set();
+      el.sessionAudio.removeAttribute('src');
+      el.journey.hidden = true;
+      el.journey.replaceChildren();
+      el.nowPlaying.textContent = '';
       this.announce('');
       el.player.hidden = true;
       this.updateUi();
@@ -524,221 +595,122 @@
       else this.start();
     },
 
-    /** Start from the first stage that has music. */
     start() {
-      const first = this.firstPlayable();
-      if (first === -1) {
-        this.announce(MSG.noPlayable);
-        return;
-      }
-      this.stop();
+      if (!this.tracks.length) return;
+      this.seek(0);
       this.state = 'running';
-      this.enter(first);
-      this.seekToStart(this.current());
-      this.playMedia(this.current().media);
-      this.startTicking();
-      this.updateUi();
-      this.announceStage();
+      this.resume();
     },
 
-    /** Pause the session (and its current player). */
     pause() {
       if (this.state !== 'running') return;
       this.state = 'paused';
-      this.finishFade();
-      const track = this.current();
-      if (track) this.pauseMedia(track.media);
+      if (this.mode === 'stream') el.sessionAudio.pause();
+      else this.decks.forEach((d) => d.pause());
+      this.stopTicking();
       this.updateUi();
       this.announce('Session paused.');
     },
 
-    /** Resume the current stage where it was paused. */
     resume() {
-      if (this.state !== 'paused') return;
       this.state = 'running';
-      this.lastTick = now();
-      const track = this.current();
-      if (track) this.playMedia(track.media);
+      if (this.mode === 'stream') {
+        const promise = el.sessionAudio.play();
+        if (promise && typeof promise.catch === 'function') promise.catch((err) => this.onPlayRejected(err));
+      } else {
+        this.decks.forEach((d, i) => { if (this.deckTrack[i]) d.play().catch(() => {}); });
+      }
+      this.startTicking();
       this.updateUi();
-      this.announceStage();
     },
 
-    /** The Next button: cross-fade into the next stage now. */
+    /** The Next button: jump to the start of the next stage. */
     next() {
-      if (this.state !== 'running' && this.state !== 'paused') return;
-      this.state = 'running';
-      this.lastTick = now();
-      this.advance();
-    },
-
-    /** Cross-fade from the current stage into the next one with music, or finish. */
-    advance() {
-      const from = this.current();
-      const to = this.nextPlayable(this.index);
-      if (to === -1) {
+      const position = this.position();
+      const upcoming = this.stages.find((st) => st.tracks.length && st.start > position + 0.5);
+      if (!upcoming) {
         this.finish();
         return;
       }
-      this.finishFade();
-      this.enter(to);
-      this.seekToStart(this.current());
-      const incoming = this.current().media;
-      this.crossfade(from ? from.media : null, incoming);
-      this.playMedia(incoming);
-      this.updateUi();
-      this.announceStage();
+      this.seek(upcoming.start);
+      this.render();
     },
 
-    /** After the last stage: fade out, then hand over to the study questions. */
     finish() {
-      this.finishFade();
-      const last = this.current();
       this.state = 'done';
       this.stopTicking();
-      this.index = -1;
-      this.elapsedMs = 0;
-      if (last) this.crossfade(last.media, null);
+      el.sessionAudio.pause();
+      this.decks.forEach((d) => d.pause());
       this.updateUi();
       this.announce('The session has finished.');
       if (this.onFinish) this.onFinish();
     },
 
-    /** Hard stop: no fade, every player paused, back to idle. */
     stop() {
       this.stopTicking();
-      this.finishFade();
       this.state = 'idle';
-      this.index = -1;
-      this.elapsedMs = 0;
-      for (const track of this.tracks) {
-        if (track.media) this.pauseMedia(track.media);
-      }
+      el.sessionAudio.pause();
+      this.decks.forEach((d) => d.pause());
+      this.deckTrack = [null, null];
+      this.clockS = 0;
       this.updateUi();
     },
 
-    /** The person pressed play on another stage's player mid-session: follow them there. */
-    jumpTo(index) {
-      this.finishFade();
-      const from = this.current();
-      this.enter(index);
-      if (from && from.media) this.pauseMedia(from.media);
-      this.state = 'running';
-      this.lastTick = now();
-      this.updateUi();
-      this.announceStage();
+    /** Where the session is, in seconds. */
+    position() {
+      return this.mode === 'stream' ? (el.sessionAudio.currentTime || 0) : this.clockS;
     },
 
-    // --- events from the media elements -------------------------------------
-
-    onMediaPlay(media) {
-      if (this.expectPlay.delete(media)) return;        // we started it
-      const i = this.indexOf(media);
-      if (i === -1) return;                              // an old session's player
-      if (this.state === 'running' || this.state === 'paused') {
-        if (i !== this.index) this.jumpTo(i);
-        else if (this.state === 'paused') {              // resumed with the player's own button
-          this.state = 'running';
-          this.lastTick = now();
-          this.updateUi();
-          this.announceStage();
-        }
-        return;
-      }
-      // Outside a session: one player at a time.
-      for (const track of this.tracks) {
-        if (track.media && track.media !== media && !track.media.paused) this.pauseMedia(track.media);
+    seek(seconds) {
+      if (this.mode === 'stream') {
+        try { el.sessionAudio.currentTime = seconds; } catch (_) { /* not seekable yet */ }
+      } else {
+        this.clockS = seconds;
+        this.deckTrack = [null, null];
+        this.decks.forEach((d) => d.pause());
       }
     },
 
-    onMediaPause(media) {
-      if (this.expectPause.delete(media)) return;       // we paused it
-      if (this.indexOf(media) === this.index && this.state === 'running') {
-        this.state = 'paused';                           // the person paused: pause the session
-        this.finishFade();
-        this.updateUi();
-        this.announce('Session paused.');
-      }
-    },
-
-    /** A stage whose music fails keeps its time (silence), so the plan's timing holds. */
-    onMediaError(track) {
-      const line = track.card.querySelector('.media-error');
-      if (line) line.textContent = MSG.mediaError;
-    },
-
-    // --- media control -------------------------------------------------------
-
-    /** Rewind a stage's media to its item's start (when the session enters the stage). */
-    seekToStart(track) {
-      try {
-        track.media.currentTime = track.startS;
-      } catch (_) { /* not seekable yet: it plays from the beginning */ }
-    },
-
-    /** Play a media element; only ever called from a user gesture or a session they started. */
-    playMedia(media) {
-      if (media.paused) this.expectPlay.add(media);
-      const promise = media.play();
-      if (promise && typeof promise.catch === 'function') {
-        promise.catch((err) => this.onPlayRejected(media, err));
-      }
-    },
-
-    pauseMedia(media) {
-      if (!media.paused) {
-        this.expectPause.add(media);
-        media.pause();
-      }
-    },
-
-    onPlayRejected(media, err) {
-      this.expectPlay.delete(media);
-      const name = err && err.name;
-      if (name === 'AbortError') return;                 // interrupted by a pause: expected
-      if (name === 'NotAllowedError' && this.indexOf(media) === this.index && this.state === 'running') {
+    onPlayRejected(err) {
+      if (err && err.name === 'AbortError') return;
+      if (err && err.name === 'NotAllowedError') {
         this.state = 'paused';
         this.updateUi();
         this.announce(MSG.blocked);
         return;
       }
-      const track = this.tracks[this.indexOf(media)];
-      if (track) this.onMediaError(track);
+      this.toDecks();
     },
 
-    /** Ramp `out` down and `incoming` up (equal-power curve) over FADE_MS. */
-    crossfade(out, incoming) {
-      // The outgoing volume (1 unless the person turned it down) is the level to fade between.
-      const level = out ? clamp(out.volume, 0, 1) : 1;
-      if (incoming) setVolume(incoming, 0);
-      const started = now();
-      const complete = () => {
-        if (out) {
-          this.pauseMedia(out);
-          setVolume(out, level);                         // ready for a later replay
-        }
-        if (incoming) setVolume(incoming, level);
-      };
-      const step = () => {
-        const t = clamp((now() - started) / FADE_MS, 0, 1);
-        if (out) setVolume(out, level * Math.cos((t * Math.PI) / 2));
-        if (incoming) setVolume(incoming, level * Math.sin((t * Math.PI) / 2));
-        if (t >= 1) this.finishFade();
-      };
-      // setInterval (not requestAnimationFrame) so fades still finish in a background tab.
-      this.fade = { timer: setInterval(step, FADE_STEP_MS), complete };
-      step();
+    /** The stream failed: play track by track on two alternating elements from where it was. */
+    toDecks() {
+      if (this.mode === 'decks' || !this.tracks.length) return;
+      const position = this.position();
+      this.mode = 'decks';
+      el.sessionAudio.pause();
+      if (!this.decks.length) {
+        this.decks = [0, 1].map((i) => {
+          const deck = h('audio', { class: 'deck', preload: 'auto', 'data-deck': i });
+          deck.addEventListener('error', () => this.onDeckError(i));
+          el.player.append(deck);
+          return deck;
+        });
+      }
+      this.clockS = position;
+      this.deckTrack = [null, null];
+      this.announce(MSG.streamFallback);
+      if (this.state === 'running') this.startTicking();
     },
 
-    /** Jump a running fade to its end. */
-    finishFade() {
-      if (!this.fade) return;
-      const { timer, complete } = this.fade;
-      this.fade = null;
-      clearInterval(timer);
-      complete();
+    /** A track that fails is skipped: its span stays silent and the next one starts on time. */
+    onDeckError(i) {
+      const track = this.deckTrack[i];
+      if (!track) return;
+      this.failed.add(track);
+      if (track.node) track.node.classList.add('failed');
+      this.deckTrack[i] = null;
+      el.mediaStatus.textContent = MSG.mediaError;
     },
-
-    // --- the stage clock ---------------------------------------------------------
 
     startTicking() {
       this.stopTicking();
@@ -751,77 +723,90 @@
       this.tickTimer = null;
     },
 
-    /** Count time while running; move on when the stage's planned minutes are over. */
     tick() {
       const t = now();
-      const dt = t - this.lastTick;
+      const dt = (t - this.lastTick) / 1000;
       this.lastTick = t;
-      const track = this.current();
-      if (this.state !== 'running' || !track) return;
-      this.elapsedMs += dt;
-      this.renderClock();
-      if (this.elapsedMs >= track.plannedMs) this.advance();
-    },
-
-    // --- bookkeeping and display -----------------------------------------------------
-
-    current() {
-      return this.index >= 0 ? this.tracks[this.index] || null : null;
-    },
-
-    indexOf(media) {
-      return this.tracks.findIndex((t) => t.media === media);
-    },
-
-    firstPlayable() {
-      return this.nextPlayable(-1);
-    },
-
-    nextPlayable(after) {
-      for (let i = after + 1; i < this.tracks.length; i += 1) {
-        if (this.tracks[i].media) return i;
+      if (this.state !== 'running') return;
+      if (this.mode === 'decks') {
+        this.clockS += dt;
+        this.schedule();
       }
-      return -1;
+      const end = Number(this.timeline && this.timeline.filled_s) || 0;
+      if (this.position() >= end - 0.05 || (this.mode === 'stream' && el.sessionAudio.ended)) {
+        this.finish();
+        return;
+      }
+      this.render();
     },
 
-    /** Make stage `index` the current one. */
-    enter(index) {
-      this.index = index;
-      this.elapsedMs = 0;
-    },
-
-    /** Mark the current card (class `playing`, aria-current="step"). */
-    markCards() {
-      this.tracks.forEach((track, i) => {
-        const isCurrent = i === this.index;
-        track.card.classList.toggle('playing', isCurrent);
-        if (isCurrent) track.card.setAttribute('aria-current', 'step');
-        else track.card.removeAttribute('aria-current');
+    /** Decks mode: the tracks that should sound now, faded by their timeline fades (equal power). */
+    schedule() {
+      const position = this.clockS;
+      const live = this.tracks.filter((tr) => !this.failed.has(tr) && position >= tr.at_s
+        && position < tr.at_s + tr.duration_s);
+      live.slice(0, 2).forEach((tr) => {
+        let i = this.deckTrack.indexOf(tr);
+        if (i === -1) {
+          i = this.deckTrack[0] === null || !live.includes(this.deckTrack[0]) ? 0 : 1;
+          const deck = this.decks[i];
+          this.deckTrack[i] = tr;
+          deck.src = sameOriginUrl(tr.audio_url) || '';
+          try { deck.currentTime = (Number(tr.start_s) || 0) + position - tr.at_s; } catch (_) { /* from 0 */ }
+          deck.play().catch(() => this.onDeckError(i));
+        }
+        const into = position - tr.at_s;
+        const left = tr.at_s + tr.duration_s - position;
+        let gain = 1;
+        if (tr.fade_in_s > 0 && into < tr.fade_in_s) gain = Math.sin((clamp(into / tr.fade_in_s, 0, 1) * Math.PI) / 2);
+        if (tr.fade_out_s > 0 && left < tr.fade_out_s) gain = Math.min(gain, Math.sin((clamp(left / tr.fade_out_s, 0, 1) * Math.PI) / 2));
+        setVolume(this.decks[i], gain);
+      });
+      this.deckTrack.forEach((tr, i) => {
+        if (tr && !live.includes(tr)) {
+          this.decks[i].pause();
+          this.deckTrack[i] = null;
+        }
       });
     },
 
-    renderClock() {
-      const track = this.current();
-      el.playerClock.textContent = track
-        ? `Stage ${track.position} of ${this.tracks.length} · ${formatClock(this.elapsedMs)} / ${formatClock(track.plannedMs)}`
+    /** The track playing (the latest started at this position). */
+    currentTrack() {
+      const position = this.position();
+      let found = null;
+      for (const tr of this.tracks) if (tr.at_s <= position + 1e-3) found = tr;
+      return found;
+    },
+
+    render() {
+      const track = this.currentTrack();
+      const stage = track ? track.stage : null;
+      this.stages.forEach((st) => {
+        const isCurrent = st === stage && this.state !== 'idle';
+        st.card.classList.toggle('playing', isCurrent);
+        if (isCurrent) st.card.setAttribute('aria-current', 'step');
+        else st.card.removeAttribute('aria-current');
+      });
+      this.tracks.forEach((tr) => tr.node && tr.node.classList.toggle('playing', tr === track && this.state !== 'idle'));
+      if (this.chart) this.chart.move(this.position());
+      const total = Number(this.timeline && this.timeline.filled_s) || 0;
+      el.playerClock.textContent = this.tracks.length
+        ? `${formatClock(this.position() * 1000)} / ${formatClock(total * 1000)}` : '';
+      const text = track && this.state !== 'idle'
+        ? `Now playing: ${str(track.title) || 'untitled'} (${stage.title}, stage ${stage.position} of ${this.stages.length})`
         : '';
+      if (el.nowPlaying.textContent !== text) el.nowPlaying.textContent = text;
     },
 
     updateUi() {
       el.play.textContent = PLAY_LABELS[this.state];
-      el.play.disabled = this.firstPlayable() === -1;
+      el.play.disabled = this.tracks.length === 0;
       el.next.disabled = !(this.state === 'running' || this.state === 'paused');
-      this.markCards();
-      this.renderClock();
+      this.render();
     },
 
     announce(message) {
       el.playerStatus.textContent = message;
-    },
-
-    announceStage() {
-      const track = this.current();
-      if (track) this.announce(`Now playing stage ${track.position} of ${this.tracks.length}: ${track.title}.`);
     },
   };
 
@@ -984,7 +969,7 @@
     }
     const hasEmotions = render.emotions(data.emotions);
     render.context(data);
-    player.load(render.stages(stages), onSessionFinished);
+    player.load(render.stages(stages), data.timeline, onSessionFinished);
     render.study(state.goal);
     (hasEmotions ? el.emotionsTitle : el.stagesTitle).focus();
   }
@@ -1055,6 +1040,25 @@
     el.text.addEventListener('keydown', onTextKeydown);
     el.play.addEventListener('click', () => player.toggle());
     el.next.addEventListener('click', () => player.next());
+    // the stream's own controls move the session too; a stream that fails falls back to track by track
+    el.sessionAudio.addEventListener('error', () => {
+      if (player.tracks.length && el.sessionAudio.getAttribute('src')) player.toDecks();
+    });
+    el.sessionAudio.addEventListener('play', () => {
+      if (player.mode === 'stream' && player.state !== 'running' && player.tracks.length) {
+        player.state = 'running';
+        player.startTicking();
+        player.updateUi();
+      }
+    });
+    el.sessionAudio.addEventListener('pause', () => {
+      if (player.mode === 'stream' && player.state === 'running' && !el.sessionAudio.ended) {
+        player.state = 'paused';
+        player.stopTicking();
+        player.updateUi();
+      }
+    });
+    el.sessionAudio.addEventListener('seeked', () => player.render());
     el.study.addEventListener('submit', onStudySubmit);
     el.checkInYes.addEventListener('click', () => onCheckInAnswer('yes'));
     el.checkInNo.addEventListener('click', () => onCheckInAnswer('no'));

@@ -350,32 +350,49 @@ def _print_session(i: int, s: dict) -> None:
     if s["stages"]:
         print(f"    {s['prelude']}")
         for st in s["stages"]:
-            item = st["item"]["title"] if st["item"] else "(no suitable item)"
-            print(f"    {st['name']:<6} {st['minutes']:.0f} min  {item}")
+            tracks = st.get("tracks") or []
+            if not st["item"]:
+                what = f"(no suitable item: {st.get('reason') or 'nothing fits'})"
+            elif len(tracks) > 1:
+                what = f"{len(tracks)} tracks, from {st['item']['title']}"
+            else:
+                what = st["item"]["title"]
+            print(f"    {st['name']:<6} {st['minutes']:.0f} min  {what}")
             print(f"           {st['narrative']}")
         print(f"    {s['epilogue']}")
+        timeline = s.get("timeline")
+        if timeline:
+            print(f"    {timeline['tracks']} tracks, {timeline['filled_s'] / 60:.1f} of "
+                  f"{timeline['requested_s'] / 60:.1f} min (seed {timeline['seed']})"
+                  + (f"; short: {timeline['reason']}" if timeline.get("reason") else ""))
 
 
 def cmd_session(args: argparse.Namespace) -> int:
     """Words to sessions, one per text, in order. A text the screen is unsure about gets the
     check-in question first: asked at a terminal, else printed (answer it with --check-in)."""
+    from emoheal.retrieval.config import sequence_settings_from_params
     from emoheal.safety.encoder import SafetyModelError
-    from emoheal.session.runner import RunnerPaths, SessionInputError, SessionRunner, check_text
+    from emoheal.session.runner import RunnerPaths, SessionInputError, SessionRunner, check_seed, check_text
 
     texts = _read_texts(args)
     try:
         for text in texts:  # bad input fails before any model loads
             check_text(text)
+        check_seed(args.seed)
+        render_format = _render_format(args.render, len(texts))
+        sequence = sequence_settings_from_params(args.params)
         runner = SessionRunner(RunnerPaths(args.model, args.graph, args.index, args.safety_model),
-                               locale=args.locale, feedback_db=args.feedback_db)
+                               locale=args.locale, feedback_db=args.feedback_db, sequence=sequence)
         sessions = []
         for text in texts:
-            session = runner.run(text, args.goal, args.minutes, args.lang, user=args.user, check_in=args.check_in)
+            session = runner.run(text, args.goal, args.minutes, args.lang, user=args.user, check_in=args.check_in,
+                                 seed=args.seed)
             check_in = session["safety"].get("check_in")
             if not args.json and check_in and check_in["answer"] is None:
                 answer = _ask_check_in(check_in)
                 if answer is not None:
-                    session = runner.run(text, args.goal, args.minutes, args.lang, user=args.user, check_in=answer)
+                    session = runner.run(text, args.goal, args.minutes, args.lang, user=args.user, check_in=answer,
+                                         seed=args.seed)
             sessions.append(session)
     except SessionInputError as exc:
         print(f"emoheal: error: {exc}", file=sys.stderr)
@@ -383,12 +400,46 @@ def cmd_session(args: argparse.Namespace) -> int:
     except (FileNotFoundError, SafetyModelError) as exc:
         print(f"emoheal: error: {exc}", file=sys.stderr)
         return 1
+    rendered = None
+    if args.render and sessions[0]["stages"]:
+        from emoheal.session.mix import MixError, render_mix, timeline_tracks
+
+        audio = dict(zip(runner.index.items["id"], runner.index.items["audio_path"]))
+        try:
+            rendered = render_mix(timeline_tracks(sessions[0]), lambda i: Path(audio[i]) if audio.get(i) else None,
+                                  args.render, render_format)
+        except MixError as exc:
+            print(f"emoheal: error: {exc}", file=sys.stderr)
+            return 1
+        sessions[0]["mix"] = rendered
     if args.json:
         print(json.dumps(sessions, ensure_ascii=False, indent=2, default=float))
         return 0
     for i, s in enumerate(sessions, start=1):
         _print_session(i, s)
+    if rendered is not None:
+        print(f"    mix: {rendered['path']} ({rendered['duration_s'] / 60:.1f} min, {rendered['rate']} Hz"
+              + (f"; {len(rendered['skipped'])} track(s) silent: file missing or unreadable" if rendered["skipped"]
+                 else "") + ")")
+    elif args.render:
+        print("    (no mix: there is no session to render)")
     return 0
+
+
+def _render_format(path: str | None, texts: int) -> str | None:
+    """The mix format from --render's suffix (.flac, or .ogg/.opus for Opus in Ogg)."""
+    from emoheal.session.runner import SessionInputError
+
+    if path is None:
+        return None
+    if texts != 1:
+        raise SessionInputError("--render makes one file: give exactly one text", "invalid_input", "render")
+    suffix = Path(path).suffix.lower()
+    formats = {".flac": "flac", ".ogg": "ogg", ".opus": "ogg"}
+    if suffix not in formats:
+        raise SessionInputError(f"--render {path}: the file must end in .flac, .ogg or .opus", "invalid_input",
+                                "render")
+    return formats[suffix]
 
 
 def cmd_safety_screen(args: argparse.Namespace) -> int:
@@ -503,6 +554,12 @@ def build_parser() -> argparse.ArgumentParser:
     session.add_argument("--index", default="models/corpus/index")
     session.add_argument("--safety-model", default=os.environ.get("EMOHEAL_SAFETY_MODEL", "models/safety"),
                          help="the crisis screen's risk classifier (default: models/safety)")
+    session.add_argument("--seed", type=int, help="the same seed gives the same sequence of tracks "
+                         "(default: a fresh one, printed)")
+    session.add_argument("--render", metavar="PATH", help="also render the whole session to one audio file "
+                         "(.flac, or .ogg/.opus for Opus), cross-fades applied, loudness-normalised")
+    session.add_argument("--params", default="params.yaml",
+                         help="composed params whose `retrieval` section lays out the tracks (default: params.yaml)")
     session.add_argument("--check-in", choices=("yes", "no"),
                          help="your answer to the check-in question: are you thinking about harming yourself "
                               "right now? (asked at a terminal when the screen is unsure)")

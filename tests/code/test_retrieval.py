@@ -143,10 +143,14 @@ def test_index_round_trip_and_mismatched_vector_tags(tmp_path):
     pd.DataFrame({"id": items["id"]}).to_parquet(emb / "index.parquet")
     tags = {"checkpoint_sha256": "a" * 64, "mert_revision": "sha256:1", "preprocessing": "p/1"}
     (emb / "report.json").write_text(json.dumps({"backend": "clamp3", "tags": tags}))
-    meta = build_index(manifest, descriptors, estimates, scores, emb, tmp_path / "index")
+    cuts = pd.DataFrame({"id": items["id"].iloc[:3], "cut_points_s": [[3.5, 9.0], [], [12.25]]})
+    meta = build_index(manifest, descriptors, estimates, scores, emb, tmp_path / "index", cuts=cuts)
     assert meta["backend"] == "hybrid" and meta["vector_tags"] == tags and meta["items"] == len(items)
     index = load_index(tmp_path / "index", expected_tags=tags)
     assert index.clamp3_vectors.shape == (len(items), 6)
+    cut_lists = [list(c) for c in index.items["cut_points_s"]]
+    assert cut_lists[:3] == [[3.5, 9.0], [], [12.25]] and cut_lists[3] == []  # no cut points: trimmed with a fade
+    assert list(index.arrays.cuts[0]) == [3.5, 9.0]
     with pytest.raises(IndexLoadError, match="other tags"):
         load_index(tmp_path / "index", expected_tags={**tags, "mert_revision": "sha256:2"})
     with pytest.raises(ValueError, match="text encoder"):

@@ -8,6 +8,7 @@ import json
 import logging
 import subprocess
 
+import numpy as np
 import pytest
 
 from emoheal.session.runner import RunnerPaths, SessionInputError, SessionRunner
@@ -141,6 +142,33 @@ def test_session_command_prints_one_session_per_text(paths):
     assert missing.returncode == 1 and "dvc repro safety" in missing.stderr
 
 
+def test_session_command_seeds_and_renders_the_session(paths, tmp_path):
+    import soundfile as sf
+
+    base = [PYTHON, "-m", "emoheal.cli", "session", "--model", paths.model, "--graph", paths.graph, "--index",
+            paths.index, "--safety-model", paths.safety, "--minutes", "4", "--seed", "11"]
+    text = "I feel calm and grateful today"
+    runs = [subprocess.run(base + ["--json", text], cwd=ROOT, capture_output=True, text=True, timeout=300)
+            for _ in range(2)]
+    assert all(r.returncode == 0 for r in runs), runs[0].stderr
+    first, second = (json.loads(r.stdout)[0] for r in runs)
+    assert first["timeline"]["seed"] == 11 and first["session_id"] != second["session_id"]
+    tracks = [[t["item_id"] for s in x["stages"] for t in s["tracks"]] for x in (first, second)]
+    assert tracks[0] == tracks[1] and len(tracks[0]) >= 3, "the same seed gives the same session"
+    out = tmp_path / "session.flac"
+    shown = subprocess.run(base + ["--render", str(out), text], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert shown.returncode == 0, shown.stderr
+    assert "tracks," in shown.stdout and f"mix: {out}" in shown.stdout
+    info = sf.info(str(out))  # this index's items have no audio files: silent spans, the timing holds
+    assert abs(info.duration - first["timeline"]["filled_s"]) < 1.0
+    assert "file missing or unreadable" in shown.stdout
+    wrong = subprocess.run(base + ["--render", str(tmp_path / "x.mp3"), text], cwd=ROOT, capture_output=True,
+                           text=True)
+    assert wrong.returncode == 2 and ".flac, .ogg or .opus" in wrong.stderr
+    bad_seed = subprocess.run(base[:-1] + ["-3", text], cwd=ROOT, capture_output=True, text=True)
+    assert bad_seed.returncode == 2 and "seed" in bad_seed.stderr
+
+
 def test_session_command_prints_the_check_in_and_takes_the_answer(paths, runner):
     from tests.integration.test_safety_stage import asked_text
 
@@ -158,20 +186,25 @@ def test_session_command_prints_the_check_in_and_takes_the_answer(paths, runner)
 def test_repeated_low_ratings_of_fast_music_change_what_is_offered(paths, tmp_path):
     runner = SessionRunner(paths, feedback_db=tmp_path / "feedback.sqlite")
     store = runner.store
-    assert store.version == 2
+    assert store.version == 3
     median_tempo = float(runner.index.items["tempo_bpm"].median())
-    for _ in range(4):  # on happy evenings the person rates fast music low and slow music high
-        session = runner.from_emotions({"joy": 0.9}, user="alex")
+
+    def mean_tempo(stage):
+        return float(np.mean([t["measured"]["tempo_bpm"] for t in stage["tracks"]]))
+
+    for k in range(4):  # on happy evenings the person rates fast music low and slow music high
+        session = runner.from_emotions({"joy": 0.9}, user="alex", seed=k)
         for stage in session["stages"]:
-            store.add_feedback(session["session_id"], stage["name"],
-                               1 if stage["item"]["measured"]["tempo_bpm"] >= median_tempo else 5)
+            store.add_feedback(session["session_id"], stage["name"], 1 if mean_tempo(stage) >= median_tempo else 5)
     heard = store.recent_items("alex")
-    after = runner.from_emotions({"anger": 0.9}, user="alex")
-    other = runner.from_emotions({"anger": 0.9}, exclude=heard)  # same items left out, no ratings
+    assert len(heard) > 12, "every track heard counts, not only each stage's first"
+    after = runner.from_emotions({"anger": 0.9}, user="alex", seed=9)
+    other = runner.from_emotions({"anger": 0.9}, exclude=heard, seed=9)  # same items left out, no ratings
     assert "slower" in after["personalisation"] and "left out" in after["personalisation"]
-    mine = [s["item"]["measured"]["tempo_bpm"] for s in after["stages"]]
-    theirs = [s["item"]["measured"]["tempo_bpm"] for s in other["stages"]]
-    assert sum(mine) < sum(theirs)
+    assert not heard & {t["item_id"] for s in after["stages"] for t in s["tracks"]}
+    mine = [t["measured"]["tempo_bpm"] for s in after["stages"] for t in s["tracks"]]
+    theirs = [t["measured"]["tempo_bpm"] for s in other["stages"] for t in s["tracks"]]
+    assert np.mean(mine) < np.mean(theirs)
     assert any(s["score"]["personal"] != 0 for s in after["stages"])
     assert other["personalisation"] is None
 

@@ -55,7 +55,9 @@ def bundle(ci_pipeline, kg_graph, serving_items, tmp_path_factory) -> dict:
     shutil.copytree(model_root / "model", emotion / "model")
     for name in ("thresholds.json", "calibration.json"):
         shutil.copy2(model_root / name, emotion / name)
-    settings = {**compose()["serving"], "feedback_db": str(tmp / "state" / "feedback.sqlite")}
+    composed = compose()
+    settings = {**composed["serving"], "feedback_db": str(tmp / "state" / "feedback.sqlite"),
+                "retrieval": {k: composed["retrieval"][k] for k in ("session", "sequence")}}
     session = make_session_dir(tmp / "session", kg_graph, serving_items, settings)
     shutil.copytree(ci_pipeline["params"]["safety"]["model"], session / "safety")
     (session / "media" / "video").mkdir(parents=True, exist_ok=True)

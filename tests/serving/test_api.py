@@ -78,6 +78,46 @@ def test_a_session_has_three_stages_with_playable_media(client):
         assert audio.content[:4] == b"fLaC"
 
 
+def test_a_session_is_a_timeline_of_tracks_with_one_continuous_mix(client, tmp_path):
+    import subprocess
+
+    r = client.post("/session", json={"text": TEXT, "goal": "sleep", "minutes": 6, "seed": 7})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    timeline = body["timeline"]
+    assert timeline["seed"] == 7 and timeline["requested_s"] == 360.0
+    assert timeline["filled_s"] == pytest.approx(360, rel=0.02) or timeline["reason"]
+    tracks = [t for s in body["stages"] for t in s["tracks"]]
+    assert timeline["tracks"] == len(tracks) >= 3 and len({t["item_id"] for t in tracks}) == len(tracks)
+    for stage in body["stages"]:
+        assert stage["item"]["id"] == stage["tracks"][0]["item_id"]  # old clients still get an item
+    for a, b in zip(tracks, tracks[1:]):
+        assert b["at_s"] == pytest.approx(a["at_s"] + a["duration_s"] - b["fade_in_s"], abs=0.01)
+    assert all(t["audio_url"] == f"/media/{t['item_id']}" and "media_path" not in t for t in tracks)
+    assert timeline["path"][0]["minute"] == 0 and "tempo_bpm" in timeline["path"][-1]
+    # the same seed, the same session
+    again = client.post("/session", json={"text": TEXT, "goal": "sleep", "minutes": 6, "seed": 7}).json()
+    assert [t["item_id"] for s in again["stages"] for t in s["tracks"]] == [t["item_id"] for t in tracks]
+    # the whole session as one stream, as long as its timeline (ffprobe)
+    mix = client.get(timeline["mix_url"])
+    assert mix.status_code == 200 and mix.headers["content-type"] == "audio/ogg"
+    (tmp_path / "mix.ogg").write_bytes(mix.content)
+    flac = client.get(timeline["mix_url"] + "?format=flac")
+    assert flac.status_code == 200 and flac.content[:4] == b"fLaC"
+    (tmp_path / "mix.flac").write_bytes(flac.content)
+    for name in ("mix.ogg", "mix.flac"):
+        probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0",
+                                str(tmp_path / name)], capture_output=True, text=True, check=True)
+        assert abs(float(probe.stdout) - timeline["filled_s"]) < 1.0
+    ranged = client.get(timeline["mix_url"], headers={"Range": "bytes=0-99"})
+    assert ranged.status_code == 206 and len(ranged.content) == 100
+    assert_error(client.get(f"/session/{'0' * 32}/mix"), 404, "unknown_session", "session_id")
+    assert client.get(f"/session/{body['session_id']}/mix?format=mp3").status_code == 422
+    assert client.get("/session/not-an-id/mix").status_code == 422
+    assert_error(client.post("/session", json={"text": TEXT, "seed": -1}), 422, "validation_error")
+    assert_error(client.post("/session", json={"text": TEXT, "seed": "7"}), 422, "validation_error")
+
+
 def test_a_crisis_gets_resources_not_music(client):
     body = client.post("/session", json={"text": "I want to end my life tonight"}).json()
     assert body["stages"] == [] and body["session_id"] is None
@@ -207,7 +247,8 @@ def test_the_web_page_and_its_assets_are_local(client):
 
 def test_openapi_documents_the_errors_and_the_limit(client):
     schema = client.get("/openapi.json").json()
-    assert {"/detect", "/session", "/feedback", "/media/{item_id}", "/healthz", "/readyz"} <= set(schema["paths"])
+    assert {"/detect", "/session", "/feedback", "/media/{item_id}", "/session/{session_id}/mix", "/healthz",
+            "/readyz"} <= set(schema["paths"])
     assert "422" in schema["paths"]["/detect"]["post"]["responses"]
     text = schema["components"]["schemas"]["DetectRequest"]["properties"]["text"]
     assert text["maxLength"] == 2000 and text["minLength"] == 1

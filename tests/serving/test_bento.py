@@ -202,11 +202,14 @@ def test_browser_session_in_chromium(server, ci_pipeline):
         page.wait_for_selector("article.stage-card[data-stage=target]", timeout=30_000)
         assert page.locator("article.stage-card").count() == 3
         assert page.locator(".emotion-bar").count() >= 1
-        durations = page.wait_for_function(
-            "() => { const a = [...document.querySelectorAll('audio.stage-audio')];"
-            " return a.length === 3 && a.every(e => e.duration > 0) ? a.map(e => e.duration) : false; }",
-            timeout=30_000).json_value()
-        assert all(d > 5 for d in durations)
+        # the whole session is one stream (the server's mix): as long as its timeline
+        stream = page.wait_for_function(
+            "() => { const a = document.querySelector('#session-audio');"
+            " return a && a.duration > 0 ? [a.duration, Number(document.querySelector('#player').dataset.filledS)]"
+            " : false; }", timeout=60_000).json_value()
+        assert stream[1] > 60 and abs(stream[0] - stream[1]) < 1.0, stream
+        assert page.locator("article.stage-card .track").count() >= 3
+        assert "solo piano" in page.inner_text("article.stage-card[data-stage=match] .music")
         for stage in ("match", "guide", "target"):
             card = page.locator(f"article.stage-card[data-stage={stage}]")
             card.locator("input[type=radio][value='4']").check()
@@ -218,8 +221,34 @@ def test_browser_session_in_chromium(server, ci_pipeline):
         page.click("#send-study")
         page.wait_for_function("() => document.querySelector('#study-status').textContent.includes('Thank you')")
         page.click("#play-session")
-        page.wait_for_function("() => { const a = document.querySelector('article.stage-card.playing audio');"
-                               " return a && a.currentTime > 0; }", timeout=15_000)
+        page.wait_for_function("() => document.querySelector('#session-audio').currentTime > 0", timeout=15_000)
+        assert page.get_attribute("article.stage-card.playing", "data-stage") == "match"
+        # through the stage boundary: from 2 s before the guide's first track, the stream keeps
+        # moving (no stall longer than a cross-fade) and the page follows it into the guide stage
+        guide_at = float(page.get_attribute("article.stage-card[data-stage=guide] .track", "data-at"))
+        samples = page.evaluate("""async (at) => {
+            const a = document.querySelector('#session-audio');
+            a.currentTime = at - 2;
+            const out = [];
+            for (let i = 0; i < 20; i += 1) {
+              await new Promise((r) => setTimeout(r, 250));
+              const stage = document.querySelector('article.stage-card.playing');
+              const track = document.querySelector('.track.playing');
+              out.push([performance.now() / 1000, a.currentTime, stage && stage.dataset.stage,
+                        track && Number(track.dataset.at)]);
+            }
+            return out;
+        }""", guide_at)
+        times = [s[1] for s in samples]
+        assert times[-1] - times[0] > 3.0, samples  # it played on, through the boundary
+        stall, last_move = 0.0, samples[0][0]
+        for before, after in zip(samples, samples[1:]):
+            if after[1] > before[1] + 1e-3:
+                last_move = after[0]
+            stall = max(stall, after[0] - last_move)
+        assert stall < 1.0, samples  # never silent/stuck longer than the (6 s) cross-fade, here not at all
+        assert samples[0][2] == "match" and samples[-1][2] == "guide", samples
+        assert samples[-1][3] == guide_at, samples  # the track shown is the guide's first
         no_scroll = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
         page.screenshot(path=str(ARTIFACTS / "web_session.png"), full_page=True)
         # a text that signals risk: support and resources, no music

@@ -145,7 +145,9 @@ def import_models(params: dict[str, Any], alias: str = "champion", root: str | P
     graph_doc = read_json(graph)
     index_meta = read_json(index / "meta.json")
     safety_version = read_json(safety / "classifier.json")["version"]
-    settings = {**serving, "emoheal": __version__, "graph_version": graph_version(graph_doc),
+    # the retrieval settings travel with the bundle, so the service lays out tracks as configured
+    settings = {**serving, "retrieval": {k: params["retrieval"][k] for k in ("session", "sequence")},
+                "emoheal": __version__, "graph_version": graph_version(graph_doc),
                 "index_backend": index_meta.get("backend"), "safety_model": safety_version}
     labels = {"graph": graph_version(graph_doc), "items": str(len(items)), "emoheal": __version__,
               "safety_model": safety_version}

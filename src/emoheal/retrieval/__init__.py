@@ -1,2 +1,3 @@
-"""Retrieval: one item per session stage from the corpus index, scored against the stage's
-targets. Consumes plans (from `kg`), never text."""
+"""Retrieval: a session's music from the corpus index — each stage a sequence of tracks that
+follows the plan's per-minute path (`sequence`), or one item per stage (`assemble`, the baseline),
+scored against the stage's targets. Consumes plans (from `kg`), never text."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -30,8 +30,12 @@ class IndexLoadError(RuntimeError):
     """The index is missing, malformed, or holds vectors made under other tags."""
 
 
-def descriptor_vectors(items: pd.DataFrame, mean: np.ndarray | None = None, scale: np.ndarray | None = None):
-    x = items[list(VECTOR_COLUMNS)].to_numpy(dtype=np.float64)
+def descriptor_vectors(items: pd.DataFrame | np.ndarray, mean: np.ndarray | None = None,
+                       scale: np.ndarray | None = None):
+    """Unit vectors of standardised descriptors (`items`: a table, or a matrix whose columns are
+    VECTOR_COLUMNS), with the mean and scale used."""
+    x = np.array(items, dtype=np.float64) if isinstance(items, np.ndarray) else \
+        items[list(VECTOR_COLUMNS)].to_numpy(dtype=np.float64)
     x[:, [0, 3, 5]] = np.log2(np.maximum(x[:, [0, 3, 5]], 1e-6))  # tempo, density, brightness heard as ratios
     if mean is None:
         mean, scale = np.nanmean(x, axis=0), np.nanstd(x, axis=0)
@@ -83,7 +87,9 @@ def write_items(items: pd.DataFrame, out_dir: str | Path, kind: str = "flat", ex
 
 def build_index(manifest: pd.DataFrame, descriptors: pd.DataFrame, estimates: pd.DataFrame, scores: pd.DataFrame,
                 embeddings_dir: str | Path, out_dir: str | Path, kind: str = "flat", exact_below: int = 50000,
-                nlist: int = 256) -> dict:
+                nlist: int = 256, cuts: pd.DataFrame | None = None) -> dict:
+    """`cuts`: per item id, `cut_points_s` (corpus.cuts) — where a session may trim the item; items
+    without any are trimmed with a fade."""
     import faiss
 
     out_dir = Path(out_dir)
@@ -91,6 +97,9 @@ def build_index(manifest: pd.DataFrame, descriptors: pd.DataFrame, estimates: pd
     calibration = register_calibration(descriptors, scores) if len(scores) else \
         {"slope": 1.0, "intercept": 0.0, "fitted_on": 0, "note": "no scores: no calibration"}
     items = item_table(manifest, descriptors, estimates, calibration)
+    if cuts is not None:
+        found = dict(zip(cuts["id"], cuts["cut_points_s"]))
+        items["cut_points_s"] = [list(found[i]) if i in found and found[i] is not None else [] for i in items["id"]]
     meta = write_items(items, out_dir, kind, exact_below, nlist)
     meta.update({"left_out": int(len(manifest) - len(items)), "register_calibration": calibration})
     report_path = Path(embeddings_dir) / "report.json"
@@ -114,10 +123,8 @@ def stage_query(stage: dict, mean: np.ndarray, scale: np.ndarray) -> np.ndarray:
     """A stage's targets as a point in the descriptor space (range centres, the stage's
     valence/arousal), for candidate search in a large index."""
     t = stage["targets"]
-    row = pd.DataFrame([{"tempo_bpm": t["tempo_bpm"], "mode_major": t["mode_major"],
-                         "loudness_lufs": t["loudness_lufs"], "density_onsets_per_s": t["density_onsets_per_s"],
-                         "register_midi": t["register_midi"], "brightness_hz": t["brightness_hz"],
-                         "valence": stage["valence"], "arousal": stage["arousal"]}])
+    row = np.array([[t["tempo_bpm"], t["mode_major"], t["loudness_lufs"], t["density_onsets_per_s"],
+                     t["register_midi"], t["brightness_hz"], stage["valence"], stage["arousal"]]], dtype=np.float64)
     return descriptor_vectors(row, mean, scale)[0]
 
 
@@ -133,13 +140,33 @@ class RetrievalIndex:
     def backend(self) -> str:
         return self.meta["backend"]
 
-    def candidates(self, plan: dict, per_stage: int) -> np.ndarray:
+    def candidates(self, plan: dict, per_stage: int, waypoints: int = 0) -> np.ndarray:
         """Row numbers of the items nearest each stage's targets (FAISS), for large corpora
-        where scoring every item would be slow; exact scoring then runs on these."""
+        where scoring every item would be slow; exact scoring then runs on these. With
+        `waypoints`, also the neighbours of that many points along the plan's per-minute path
+        (the stage's targets moved to the path's tempo, loudness, density and valence/arousal),
+        so a sequence that follows the path finds music for every minute."""
         mean, scale = np.array(self.meta["mean"]), np.array(self.meta["scale"])
-        queries = np.concatenate([stage_query(st, mean, scale) for st in plan["stages"]])
+        stages = list(plan["stages"])
+        path = plan.get("path") or []
+        if waypoints and path:
+            by_name = {st["name"]: st for st in stages}
+            for i in np.unique(np.linspace(0, len(path) - 1, min(waypoints, len(path))).round().astype(int)):
+                w = path[i]
+                st = by_name[w["stage"]]
+                moved = {p: w[p] for p in ("tempo_bpm", "loudness_lufs", "density_onsets_per_s")}
+                stages.append({**st, "valence": w["valence"], "arousal": w["arousal"],
+                               "targets": {**st["targets"], **moved}})
+        queries = np.concatenate([stage_query(st, mean, scale) for st in stages])
         _, rows = self.descriptor_index.search(queries, min(per_stage, len(self.items)))
         return np.unique(rows[rows >= 0])
+
+    @cached_property
+    def arrays(self):
+        """The item table as numpy columns (made once; see retrieval.sequence)."""
+        from emoheal.retrieval.sequence import ItemArrays
+
+        return ItemArrays.from_items(self.items)
 
 
 def load_index(folder: str | Path, expected_tags: dict | None = None) -> RetrievalIndex:

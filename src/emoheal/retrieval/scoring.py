@@ -40,6 +40,21 @@ def _outside(values: np.ndarray, low: float, high: float) -> np.ndarray:
     return np.maximum(low - values, 0) + np.maximum(values - high, 0)
 
 
+def range_fit(param: str, x: np.ndarray, low, high, s: ScoringSettings) -> np.ndarray:
+    """1 inside [low, high] and decaying outside it (0..1); `low`/`high` may be arrays (one
+    range per value, as when a sequence follows the plan's path minute by minute)."""
+    if param in _LOG:
+        lx = np.log2(np.maximum(x, 1e-6))
+        lo, hi = np.log2(np.maximum(low, 1e-6)), np.log2(np.maximum(high, 1e-6))
+        d = _outside(lx, lo, hi)
+        if param == "tempo_bpm":  # half or double time, at a small cost
+            d = np.minimum(d, np.minimum(_outside(lx - 1, lo, hi), _outside(lx + 1, lo, hi)) + s.tempo_octave_penalty)
+    else:
+        d = _outside(x, low, high)
+    fit = np.exp(-0.5 * (d / s.scales[param]) ** 2)
+    return np.where(np.isfinite(fit), fit, 0.0)  # an unmeasurable value fits nothing
+
+
 def parameter_fits(items: pd.DataFrame, targets: dict, s: ScoringSettings) -> dict[str, np.ndarray]:
     """Per parameter, 1 inside the target range and decaying outside it (0..1)."""
     fits: dict[str, np.ndarray] = {}
@@ -47,18 +62,9 @@ def parameter_fits(items: pd.DataFrame, targets: dict, s: ScoringSettings) -> di
         x = items[column].to_numpy(dtype=np.float64)
         if param == "mode_major":
             fit = 1 - np.abs(x - float(targets["mode_major"]))
+            fits[param] = np.where(np.isfinite(fit), fit, 0.0)
         else:
-            low, high = targets[RANGE_KEYS[param]]
-            if param in _LOG:
-                lx, lo, hi = np.log2(np.maximum(x, 1e-6)), np.log2(max(low, 1e-6)), np.log2(max(high, 1e-6))
-                d = _outside(lx, lo, hi)
-                if param == "tempo_bpm":  # half or double time, at a small cost
-                    d = np.minimum(d, np.minimum(_outside(lx - 1, lo, hi), _outside(lx + 1, lo, hi))
-                                   + s.tempo_octave_penalty)
-            else:
-                d = _outside(x, low, high)
-            fit = np.exp(-0.5 * (d / s.scales[param]) ** 2)
-        fits[param] = np.where(np.isfinite(fit), fit, 0.0)  # an unmeasurable value fits nothing
+            fits[param] = range_fit(param, x, *targets[RANGE_KEYS[param]], s)
     return fits
 
 
@@ -77,6 +83,12 @@ def valence_arousal_fit(item_v: np.ndarray, item_a: np.ndarray, stage_v: float, 
     return fit_v * fit_a
 
 
+def text_rank(text_cosine: np.ndarray) -> np.ndarray:
+    """Cosines between prompts and music are small (0.1-0.25): rank-normalised to 0..1."""
+    order = np.argsort(np.argsort(text_cosine))
+    return order / max(len(order) - 1, 1)
+
+
 def score_stage(items: pd.DataFrame, stage: dict, s: ScoringSettings, text_cosine: np.ndarray | None = None,
                 personal: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Arrays over `items`: total, descriptors, valence_arousal, text (NaN without CLaMP 3) and
@@ -91,10 +103,8 @@ def score_stage(items: pd.DataFrame, stage: dict, s: ScoringSettings, text_cosin
         total = (w["descriptors"] * descriptors + w["valence_arousal"] * va) / (w["descriptors"] + w["valence_arousal"])
         text = np.full(len(items), np.nan)
     else:
-        # cosines between prompts and music are small (0.1-0.25): rank-normalise them to 0..1
-        order = np.argsort(np.argsort(text_cosine))
-        text_rank = order / max(len(order) - 1, 1)
-        total = (w["text"] * text_rank + w["descriptors"] * descriptors + w["valence_arousal"] * va) / sum(w.values())
+        total = (w["text"] * text_rank(text_cosine) + w["descriptors"] * descriptors
+                 + w["valence_arousal"] * va) / sum(w.values())
         text = text_cosine
     if personal is not None:
         total = total + s.personal_weight * personal

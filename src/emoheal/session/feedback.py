@@ -36,8 +36,26 @@ MIGRATIONS = (
                         reflected INTEGER CHECK (reflected BETWEEN 1 AND 5),
                         calmer INTEGER CHECK (calmer BETWEEN 1 AND 5), created REAL NOT NULL);
     """,
+    # 3: each session's timeline (item ids and timings, nothing else), so any worker can render its mix
+    """
+    ALTER TABLE sessions ADD COLUMN timeline TEXT;
+    """,
 )
 STAGES = ("match", "guide", "target")
+
+
+def _heard(stage: dict) -> dict:
+    """What a stage's rating is about: its first item's measures, and for the preference
+    parameters the time-weighted mean over all its tracks (a rating is of the whole stage)."""
+    measured = dict(stage["item"]["measured"])
+    tracks = [t for t in stage.get("tracks") or [] if all(t["measured"].get(p) is not None
+                                                         for p in PREFERENCE_PARAMETERS)]
+    if tracks:
+        weights = np.array([t["duration_s"] for t in tracks], dtype=float)
+        for p in PREFERENCE_PARAMETERS:
+            values = np.array([t["measured"][p] for t in tracks], dtype=float)
+            measured[p] = float((weights * values).sum() / weights.sum())
+    return measured
 
 
 class FeedbackError(ValueError):
@@ -74,13 +92,25 @@ class FeedbackStore:
 
     def record_session(self, session: dict, user: str | None) -> None:
         """Ids, goal and the chosen items with their measured descriptors — no text."""
-        items = {s["name"]: {"id": s["item"]["id"], "measured": s["item"]["measured"]}
+        items = {s["name"]: {"id": s["item"]["id"], "measured": _heard(s),
+                             "tracks": [t["item_id"] for t in s.get("tracks") or []]}
                  for s in session["stages"] if s.get("item")}
+        from emoheal.session.mix import timeline_tracks
+
+        timeline = json.dumps(timeline_tracks(session))
         with self.lock, self.db:
             if user is not None:
                 self.db.execute("INSERT OR IGNORE INTO users VALUES (?, ?)", (user, time.time()))
-            self.db.execute("INSERT INTO sessions VALUES (?, ?, ?, ?, ?)",
-                            (session["session_id"], user, time.time(), session["goal"], json.dumps(items)))
+            self.db.execute("INSERT INTO sessions (id, user_id, created, goal, items, timeline) "
+                            "VALUES (?, ?, ?, ?, ?, ?)",
+                            (session["session_id"], user, time.time(), session["goal"], json.dumps(items), timeline))
+
+    def timeline(self, session_id: str) -> list[dict] | None:
+        """The recorded session's tracks and timings (None: no such session, or one recorded before
+        timelines were kept)."""
+        with self.lock:
+            row = self.db.execute("SELECT timeline FROM sessions WHERE id = ?", (session_id,)).fetchone()
+        return None if row is None or row[0] is None else json.loads(row[0])
 
     def add_feedback(self, session_id: str, stage: str, rating: int | None) -> None:
         if stage not in STAGES:
@@ -110,7 +140,9 @@ class FeedbackStore:
         with self.lock:
             rows = self.db.execute("SELECT items FROM sessions WHERE user_id = ? AND created >= ?",
                                    (user, since)).fetchall()
-        return {item["id"] for (items,) in rows for item in json.loads(items).values()}
+        # every track heard, not only each stage's first (older records list the first only)
+        return {i for (items,) in rows for stage in json.loads(items).values()
+                for i in [stage["id"], *stage.get("tracks", [])]}
 
     def preferences(self, user: str, scales: dict[str, float]) -> dict:
         """Per parameter, the rating-weighted direction the person likes, in units of the corpus

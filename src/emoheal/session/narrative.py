@@ -11,7 +11,8 @@ from emoheal.kg.prompt import loudness_words, mode_words, tempo_words
 from emoheal.utils.resources import data_dir
 
 FAMILIES = ("anger", "disgust", "fear", "joy", "sadness", "surprise", "neutral")
-PARTS = ("prelude", "match", "guide", "target", "epilogue")
+PARTS = ("prelude", "match", "guide", "target", "epilogue", "sequence")
+TEMPO_MOVES = ("eases", "lifts", "holds")  # what a stage's sequence does to the felt tempo
 LANGUAGES = ("en", "zh")
 _ZH = {"very slow": "非常缓慢", "slow": "缓慢", "moderate": "中速", "lively": "轻快", "fast": "快速",
        "very fast": "非常快", "major key": "大调", "minor key": "小调", "between major and minor": "介于大调和小调之间",
@@ -32,7 +33,7 @@ def load_templates(path: str | None = None) -> dict[tuple[str, str, str], str]:
     templates = {(r["lang"], r["part"], r["family"]): r["template"] for r in rows}
     for lang in {r["lang"] for r in rows}:
         for part in PARTS:
-            families = FAMILIES if part == "match" else ("any",)
+            families = FAMILIES if part == "match" else TEMPO_MOVES if part == "sequence" else ("any",)
             for family in families:
                 if (lang, part, family) not in templates:
                     raise NarrativeError(f"{path}: no {part} template for {family} in {lang}")
@@ -76,3 +77,17 @@ def narratives(plan: dict, family: str, lang: str = "en", path: str | None = Non
         "target": t[(lang, "target", "any")].format(target_words=target_words, minutes=round(target["minutes"])),
         "epilogue": t[(lang, "epilogue", "any")].format(goal_phrase=_GOAL[lang].get(plan["goal"], "")),
     }
+
+
+def sequence_sentence(summary: dict | None, lang: str = "en", path: str | None = None,
+                      steady_share: float = 0.08) -> str | None:
+    """What a stage's chosen tracks actually do, from their measured (felt) tempi: "over 10
+    minutes the tempo eases from about 92 to 64 beats per minute across 14 pieces"."""
+    if not summary or not summary.get("felt_tempo_bpm") or summary.get("tracks", 0) < 1:
+        return None
+    first, last = summary["felt_tempo_bpm"]
+    move = "holds" if abs(last - first) < steady_share * first or summary["tracks"] < 2 else \
+        ("eases" if last < first else "lifts")
+    return load_templates(path)[(lang, "sequence", move)].format(
+        minutes=max(round(summary["minutes"]), 1), from_tempo=round(first), to_tempo=round(last),
+        tracks=summary["tracks"], pieces="one piece" if summary["tracks"] == 1 else f"{summary['tracks']} pieces")

@@ -45,6 +45,16 @@ def check_text(text: Any, max_chars: int = MAX_TEXT_CHARS) -> str:
     return text
 
 
+def check_seed(seed: Any) -> int | None:
+    """A seed is a whole number in [0, 2**32) or None (then one is drawn)."""
+    if seed is None:
+        return None
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+        raise SessionInputError(f"seed must be a whole number from 0 to 4294967295, not {seed!r}",
+                                "invalid_seed", "seed")
+    return seed
+
+
 def detect_language(text: str) -> tuple[str, float]:
     """(ISO code, confidence) of the text's language, offline (py3langid's bundled model).
     Very short texts are too short to tell: they count as English with confidence 0."""
@@ -74,11 +84,13 @@ class RunnerPaths:
 class SessionRunner:
     def __init__(self, paths: RunnerPaths = RunnerPaths(), locale: str = "US", text_encoder: Any = None,
                  feedback_db: str | Path | None = None, predictor: Any = None,
-                 max_text_chars: int = MAX_TEXT_CHARS):
+                 max_text_chars: int = MAX_TEXT_CHARS, sequence: Any = None):
         """`predictor`: anything with `.predict(texts) -> [Prediction]` and `.meta` (a server passes
-        its batching detector); by default the model at `paths.model` is loaded here."""
+        its batching detector); by default the model at `paths.model` is loaded here. `sequence`:
+        the `SequenceSettings` (conf/retrieval `sequence`) that lay out each stage's tracks."""
         from emoheal.kg.planner import load_planner
         from emoheal.retrieval.index import load_index
+        from emoheal.retrieval.sequence import SequenceSettings
 
         if predictor is None:
             from emoheal.emotion.predictor import EmotionPredictor
@@ -91,6 +103,7 @@ class SessionRunner:
         self.index = load_index(Path(paths.index))
         self.locale = locale
         self.text_encoder = text_encoder
+        self.sequence = sequence if sequence is not None else SequenceSettings()
         self.family = {label: node["family"] for label, node in self.planner._emotion.items()}
         self.multilingual = bool(self.predictor.meta.get("multilingual", False))
         self.store = None
@@ -106,23 +119,28 @@ class SessionRunner:
                 "retrieval_backend": self.index.backend, "index_vector_tags": self.index.meta.get("vector_tags")}
 
     def run(self, text: str, goal: str = "sleep", minutes: float | None = None, lang: str | None = None,
-            user: str | None = None, exclude: set[str] | frozenset = frozenset(), check_in: str | None = None) -> dict:
+            user: str | None = None, exclude: set[str] | frozenset = frozenset(), check_in: str | None = None,
+            seed: int | None = None) -> dict:
         """`check_in`: the person's answer ("yes" or "no") to the check-in question an earlier call
-        asked for this text; "yes" always leads to the crisis answer."""
-        early, state = self.begin(text, goal, lang, check_in, minutes)
+        asked for this text; "yes" always leads to the crisis answer. `seed`: the same seed (with the
+        same text, settings and catalogue) gives the same sequence of tracks; without one a seed is
+        drawn and returned in `timeline.seed`."""
+        early, state = self.begin(text, goal, lang, check_in, minutes, seed)
         if early is not None:
             return early
         prediction = self.predictor.predict([text])[0]
-        return self.finish(state, text, prediction, minutes, user, exclude)
+        return self.finish(state, text, prediction, minutes, user, exclude, seed)
 
     def begin(self, text: str, goal: str = "sleep", lang: str | None = None,
-              check_in: str | None = None, minutes: float | None = None) -> tuple[dict | None, dict]:
+              check_in: str | None = None, minutes: float | None = None,
+              seed: int | None = None) -> tuple[dict | None, dict]:
         """Checks and the crisis screen on the text alone, before the emotion model: (a finished
         result when the session stops here — a crisis, an unanswered check-in, a language the model
         cannot read — else None, the state for `finish`). Split from `run` so a server can detect
         emotions asynchronously in between. The state holds no text. Every input is checked here,
         minutes included, so a bad request is refused the same way whatever the screen decides."""
         check_text(text, self.max_text_chars)
+        check_seed(seed)
         if check_in is not None and check_in not in ANSWERS:
             raise SessionInputError(f"check_in must be 'yes' or 'no', not {check_in!r}", "invalid_check_in",
                                     "check_in")
@@ -156,7 +174,7 @@ class SessionRunner:
         return None, {**base, "lang": lang, "assessment": assessment, "check_in": check_in}
 
     def finish(self, state: dict, text: str, prediction: Any, minutes: float | None = None, user: str | None = None,
-               exclude: set[str] | frozenset = frozenset()) -> dict:
+               exclude: set[str] | frozenset = frozenset(), seed: int | None = None) -> dict:
         """The screen again with the detected emotions, then plan, retrieval and narratives."""
         base = {k: v for k, v in state.items() if k not in ("lang", "assessment", "check_in")}
         safety = self.screen.decide(state["assessment"], prediction.probabilities, self.locale, state["check_in"],
@@ -165,11 +183,14 @@ class SessionRunner:
                     "truncated": prediction.truncated}
         if safety.stops_session:
             return {**base, "emotions": emotions, "safety": safety.to_dict()}
-        return self._compose(base, emotions, safety.to_dict(), base["goal"], minutes, state["lang"], exclude, user)
+        return self._compose(base, emotions, safety.to_dict(), base["goal"], minutes, state["lang"], exclude, user,
+                             seed)
 
     def from_emotions(self, probabilities: dict[str, float], goal: str = "sleep", minutes: float | None = None,
-                      lang: str = "en", exclude: set[str] | frozenset = frozenset(), user: str | None = None) -> dict:
+                      lang: str = "en", exclude: set[str] | frozenset = frozenset(), user: str | None = None,
+                      seed: int | None = None) -> dict:
         """The session for known emotion probabilities (no text: no detection, no screen)."""
+        check_seed(seed)
         if goal not in self.planner.goals:
             raise SessionInputError(f"unknown goal {goal!r}; goals: {', '.join(self.planner.goals)}",
                                     "unknown_goal", "goal")
@@ -177,13 +198,13 @@ class SessionRunner:
                 "stages": [], "emotions": None, "notice": None}
         emotions = {"probabilities": probabilities, "labels": [], "truncated": False}
         return self._compose(base, emotions, {"level": "none", "reasons": [], "resources": [], "message": ""},
-                             goal, minutes, lang, exclude, user)
+                             goal, minutes, lang, exclude, user, seed)
 
     def _compose(self, base: dict, emotions: dict, safety: dict, goal: str, minutes: float | None, lang: str,
-                 exclude, user: str | None = None) -> dict:
+                 exclude, user: str | None = None, seed: int | None = None) -> dict:
         from emoheal.kg.planner import PlanInputError
-        from emoheal.retrieval.retrieve import retrieve
-        from emoheal.session.narrative import family_of, narratives
+        from emoheal.retrieval.retrieve import retrieve_sequence
+        from emoheal.session.narrative import family_of, narratives, sequence_sentence
 
         try:
             plan = self.planner.plan(emotions["probabilities"], goal, minutes)
@@ -192,25 +213,31 @@ class SessionRunner:
             raise SessionInputError(str(exc), "invalid_plan", field) from None
         plan_dict = plan.to_dict()
         personal = self._personalisation(user, set(exclude))
-        retrieved = retrieve(plan_dict, self.index, goal=self.planner.goals[goal], exclude=personal["exclude"],
-                             text_encoder=self.text_encoder, preferences=personal["preferences"])
+        retrieved = retrieve_sequence(plan_dict, self.index, self.sequence, goal=self.planner.goals[goal],
+                                      exclude=personal["exclude"], seed=seed, text_encoder=self.text_encoder,
+                                      preferences=personal["preferences"])
         family = family_of(plan_dict, self.family)
         story = narratives(plan_dict, family, lang)
         stages = []
         for planned, found in zip(plan_dict["stages"], retrieved["stages"]):
+            told = sequence_sentence(found.get("sequence"), lang)
             stages.append({
                 "name": planned["name"], "minutes": planned["minutes"], "start_minute": planned["start_minute"],
                 "valence": planned["valence"], "arousal": planned["arousal"], "targets": planned["targets"],
-                "prompt": planned["prompt"], "narrative": story[planned["name"]], "status": found["status"],
-                "item": found["item"], "score": found.get("score"), "alternatives": found.get("alternatives", []),
+                "prompt": planned["prompt"],
+                "narrative": story[planned["name"]] + ("" if told is None else (" " if lang == "en" else "") + told),
+                "status": found["status"], "reason": found.get("reason"),
+                "item": found["item"], "tracks": found.get("tracks", []), "sequence": found.get("sequence"),
+                "score": found.get("score"), "alternatives": found.get("alternatives", []),
                 "explanation": {"plan": planned["explanation"], "constraints": found.get("constraints", []),
-                                "continuity": found.get("continuity")},
+                                "continuity": found.get("continuity"), "sequence": told},
             })
         log.info("session %s: goal %s, %d stages, backend %s", base["session_id"], goal, len(stages),
                  retrieved["backend"])
         result = {**base, "emotions": emotions, "safety": safety, "family": family,
                   "prelude": story["prelude"], "epilogue": story["epilogue"], "stages": stages,
                   "retrieval": {"backend": retrieved["backend"], "status": retrieved["status"]},
+                  "timeline": {**retrieved["timeline"], "path": plan_dict["path"]},
                   "explanation": plan_dict["stages"][0]["explanation"]["summary"],
                   "personalisation": personal["summary"], "user": user}
         if self.store is not None:

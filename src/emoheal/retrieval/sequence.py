@@ -1,0 +1,756 @@
+"""A session as a sequence: for each stage of a plan, an ordered list of tracks that fills the
+stage's minutes, each scored against the plan's path at the minute it plays, so the music moves
+along the path inside a stage too.
+
+Rules (SequenceSettings, from `conf/retrieval/` → `sequence`):
+- the filled time lands within `fill_tolerance` of the requested minutes: the last track of a
+  stage may be trimmed, at a cut point of the item (a quiet frame or a beat, from the index)
+  when one lies near, else with a fade-out over the cross-fade — never cut at full level;
+- no item twice in a session; items in `exclude` (heard recently) left out unless nothing
+  else continues the sequence (said so on the stage);
+- consecutive tracks continuous: tempo step (octave-folded), circle-of-fifths key distance and
+  loudness step bounded — relaxed in that order of importance (loudness, key, tempo) and said
+  so when nothing else fits; estimated arousal never rises toward a calmer goal (never falls
+  toward `uplift`) — never relaxed: the stage ends short with its reason instead;
+- a look-ahead keeps enough music for the rest of the session: a track is not chosen when the
+  items at or below its arousal (calming goals) would not fill the remaining time;
+- variety: among near-equal candidates (score within `near_equal` of the best, at most
+  `near_equal_pool` of them) a seeded, score-weighted draw (weights exp((score − best) / T))
+  picks the track, so people with the same plan get different sequences and a `seed`
+  reproduces one.
+
+Speed: every item's static fit (mode, register, brightness, text, personal) is computed once
+per stage; each stage then draws from a pool — the best `pool_per_waypoint` items at its start,
+centre and end — and scores only that pool per track (the whole catalogue when the pool runs
+dry). Above a threshold the caller restricts the catalogue to FAISS neighbours of waypoints
+(see `retrieve_sequence`), so the cost per track does not grow with the catalogue.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dataclasses
+import math
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+import pandas as pd
+
+from emoheal.kg.planner import RANGE_KEYS
+from emoheal.retrieval.assemble import SessionSettings, fifths_positions
+from emoheal.retrieval.scoring import ScoringSettings, range_fit, text_rank, valence_arousal_fit
+
+# what the path says per minute, and the ranges that follow it
+PATH_PARAMS = ("tempo_bpm", "loudness_lufs", "density_onsets_per_s")
+_RATIO = {"tempo_bpm", "density_onsets_per_s"}  # ranges that follow the path by ratio, not by offset
+STATIC_PARAMS = ("mode_major", "register_midi", "brightness_hz")
+EPS = 1e-6
+GRID_S = 30.0  # seconds between the waypoints a stage's scores are computed at
+RESERVE = "reserve"  # what the next-track choice says when a stage must end to leave the final stage its music
+
+
+@dataclass(frozen=True)
+class SequenceSettings:
+    fill_tolerance: float = 0.02  # filled time within this share of the requested minutes
+    min_track_s: float = 20.0  # the shortest excerpt (unless the stage itself is shorter)
+    crossfade_s: float = 6.0  # between consecutive tracks ...
+    crossfade_max_share: float = 0.2  # ... at most this share of the shorter of the two
+    first_fade_in_s: float = 3.0
+    last_fade_out_s: float = 10.0  # the session's end dies away
+    trim_fade_s: float = 3.0  # the least fade-out of a track trimmed where no cut point lies near
+    cut_window_s: float = 4.0  # how far from the wanted end a cut point may lie
+    max_tempo_step_bpm: float = 24.0  # consecutive tracks, octave-folded
+    max_key_distance: int = 3  # circle-of-fifths steps (relative major/minor count as 0)
+    max_loudness_step_lu: float = 6.0  # the items' performance loudness (before normalisation)
+    arousal_tolerance: float = 0.0  # how much estimated arousal may move against the goal's direction
+    supply_factor: float = 1.2  # look-ahead: keep this many times the remaining time in reach
+    near_equal: float = 0.05  # score units (0..1): candidates this close to the best are near-equals
+    near_equal_pool: int = 8
+    temperature: float = 0.02  # of the score-weighted draw among near-equals
+    pool_per_waypoint: int = 200
+    alternatives: int = 4  # listed with each stage's first track
+    # closeness of the felt tempo to the path's tempo at the track's minute (the stage's tempo range
+    # is wide; this is what makes the tempo move minute by minute): weight in the total, and the
+    # distance (octaves) at which it falls to exp(-1/2)
+    path_tempo_weight: float = 0.3
+    path_tempo_scale_octaves: float = 0.2
+    scoring: ScoringSettings = field(default_factory=ScoringSettings)
+    # hard limits at the target stage of a calming goal (as for one item per stage)
+    target_max_arousal: float = 0.0
+    target_density_factor: float = 1.5
+    target_min_valence: float | None = 0.0  # the goal's calm is a pleasant one (Q4); None: no limit
+
+    @classmethod
+    def from_dict(cls, values: dict | None) -> SequenceSettings:
+        values = dict(values or {})
+        known = {f.name for f in fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise ValueError(f"unknown sequence settings: {', '.join(sorted(unknown))}")
+        scoring = values.pop("scoring", None)
+        return cls(**values, scoring=scoring if isinstance(scoring, ScoringSettings)
+                   else ScoringSettings.from_dict(scoring))
+
+    @classmethod
+    def from_session(cls, session: SessionSettings, values: dict | None = None) -> SequenceSettings:
+        """The sequence settings sharing the one-item session's scoring and target limits."""
+        base = {"scoring": session.scoring, "target_max_arousal": session.target_max_arousal,
+                "target_density_factor": session.target_density_factor}
+        return cls.from_dict({**base, **(values or {})})
+
+
+@dataclass(frozen=True)
+class ItemArrays:
+    """The item table as numpy columns, made once per index: nothing goes through pandas per track."""
+    ids: np.ndarray
+    titles: np.ndarray
+    media_type: np.ndarray
+    media_path: np.ndarray
+    poster_path: np.ndarray
+    duration: np.ndarray
+    tempo: np.ndarray
+    mode: np.ndarray
+    key: np.ndarray
+    loudness: np.ndarray
+    density: np.ndarray
+    register: np.ndarray
+    brightness: np.ndarray
+    valence: np.ndarray
+    arousal: np.ndarray
+    fifths: np.ndarray
+    cuts: tuple  # per item, sorted cut points in seconds (empty when the index has none)
+    log_tempo: np.ndarray  # log2, where ratios are what is heard
+    log_density: np.ndarray
+
+    @classmethod
+    def from_items(cls, items: pd.DataFrame) -> ItemArrays:
+        def col(name, dtype=np.float64):
+            return items[name].to_numpy(dtype=dtype)
+
+        cuts = tuple(np.asarray(c, dtype=np.float64) if c is not None else np.zeros(0)
+                     for c in items["cut_points_s"]) if "cut_points_s" in items else \
+            tuple(np.zeros(0) for _ in range(len(items)))
+        return cls(ids=col("id", object), titles=col("title", object), media_type=col("media_type", object),
+                   media_path=col("media_path", object), poster_path=col("poster_path", object),
+                   duration=col("duration_s"), tempo=col("tempo_bpm"), mode=col("mode_major"),
+                   key=col("key", object), loudness=col("loudness_lufs"), density=col("density_onsets_per_s"),
+                   register=col("register_midi"), brightness=col("brightness_hz"), valence=col("valence"),
+                   arousal=col("arousal"),
+                   fifths=fifths_positions(items["key"]) if len(items) else np.zeros(0, np.int64), cuts=cuts,
+                   log_tempo=np.log2(np.maximum(col("tempo_bpm"), EPS)),
+                   log_density=np.log2(np.maximum(col("density_onsets_per_s"), EPS)))
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def measured(self, row: int) -> dict:
+        """A track's measured values (made once per item)."""
+        cache = self.__dict__.setdefault("_measured", {})
+        if row not in cache:
+            cache[row] = {"tempo_bpm": _num(self.tempo[row]), "key": str(self.key[row]),
+                          "loudness_lufs": _num(self.loudness[row]), "arousal": _num(self.arousal[row]),
+                          "valence": _num(self.valence[row]), "mode_major": _num(self.mode[row]),
+                          "density_onsets_per_s": _num(self.density[row])}
+        return cache[row]
+
+    @property
+    def row_of(self) -> dict:
+        """Item id -> row (made once per arrays)."""
+        cached = self.__dict__.get("_row_of")
+        if cached is None:
+            cached = {item: i for i, item in enumerate(self.ids)}
+            object.__setattr__(self, "_row_of", cached)
+        return cached
+
+    def take(self, rows: np.ndarray) -> ItemArrays:
+        """The arrays of a subset of items (e.g. FAISS candidates), in `rows` order."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        return ItemArrays(**{k: tuple(v[i] for i in rows) if k == "cuts" else v[rows] for k, v in values.items()})
+
+
+def _felt(tempo: float, reference: float) -> float:
+    """folded_tempo for one value (plain Python)."""
+    return min((tempo * 0.5, tempo, tempo * 2.0), key=lambda x: abs(x - reference))
+
+
+def folded_tempo(tempo: np.ndarray | float, reference: np.ndarray | float) -> np.ndarray:
+    """The metrical level of a measured tempo (×½, ×1, ×2) nearest a reference: the felt tempo
+    a beat tracker may report at double or half time."""
+    tempo = np.asarray(tempo, dtype=np.float64)
+    levels = np.stack([tempo * 0.5, tempo, tempo * 2.0])
+    best = np.argmin(np.abs(levels - reference), axis=0)
+    return np.take_along_axis(levels, best[None], axis=0)[0]
+
+
+def tempo_step(a: np.ndarray | float, b: float) -> np.ndarray:
+    """Octave-folded tempo difference (BPM): the nearest of a/2, a, 2a to b."""
+    a = np.asarray(a, dtype=np.float64)
+    return np.minimum(np.minimum(np.abs(a - b), np.abs(0.5 * a - b)), np.abs(2.0 * a - b))
+
+
+def fifths_step(a: np.ndarray, b: int) -> np.ndarray:
+    d = np.abs(a - b)
+    return np.minimum(d, 12 - d)
+
+
+class _Path:
+    """The plan's per-minute waypoints, interpolated at any second (plain Python: a scalar lookup
+    per track, where numpy's call overhead would dominate)."""
+
+    KEYS = ("valence", "arousal", *PATH_PARAMS)
+
+    def __init__(self, plan: dict):
+        path = plan.get("path") or []
+        if not path:  # a plan without a path: each stage's values, held
+            path = [{"minute": st["start_minute"], "valence": st["valence"], "arousal": st["arousal"],
+                     **{p: st["targets"][p] for p in PATH_PARAMS}} for st in plan["stages"]]
+        self.minutes = [float(w["minute"]) for w in path]
+        self.rows = [[float(w[k]) for k in self.KEYS] for w in path]
+
+    def at(self, second: float) -> dict[str, float]:
+        m, xs = second / 60.0, self.minutes
+        if m <= xs[0]:
+            values = self.rows[0]
+        elif m >= xs[-1]:
+            values = self.rows[-1]
+        else:
+            j = bisect.bisect_right(xs, m) - 1
+            x = (m - xs[j]) / (xs[j + 1] - xs[j])
+            values = [a + x * (b - a) for a, b in zip(self.rows[j], self.rows[j + 1])]
+        return dict(zip(self.KEYS, values))
+
+
+class _StageScorer:
+    """A stage's score of items at a waypoint: the same formula as `score_stage` (descriptors
+    and valence/arousal, text rank, personal), with the tempo, loudness and density ranges and
+    the valence/arousal moved from the stage's centre to the path's values at that waypoint."""
+
+    def __init__(self, stage: dict, arr: ItemArrays, seq: SequenceSettings, text_cosine: np.ndarray | None,
+                 personal: np.ndarray | None):
+        s = seq.scoring
+        self.stage, self.s = stage, s
+        self.path_weight, self.path_scale = seq.path_tempo_weight, max(seq.path_tempo_scale_octaves, EPS)
+        t = stage["targets"]
+        pw = s.parameter_weights
+        self.pw, self.pw_sum = pw, sum(pw[p] for p in (*PATH_PARAMS, *STATIC_PARAMS))
+        static = pw["mode_major"] * np.where(np.isfinite(arr.mode), 1 - np.abs(arr.mode - float(t["mode_major"])), 0.0)
+        static = static + pw["register_midi"] * range_fit("register_midi", arr.register,
+                                                          *t[RANGE_KEYS["register_midi"]], s)
+        static = static + pw["brightness_hz"] * range_fit("brightness_hz", arr.brightness,
+                                                          *t[RANGE_KEYS["brightness_hz"]], s)
+        self.static_fit = static
+        w = s.weights
+        if text_cosine is None:
+            self.norm = w["descriptors"] + w["valence_arousal"]
+            self.text_part = np.zeros(len(arr))
+        else:
+            self.norm = sum(w.values())
+            self.text_part = w["text"] * text_rank(text_cosine)
+        self.text_part = self.text_part / (self.norm + seq.path_tempo_weight)  # as in the total
+        self.personal = s.personal_weight * personal if personal is not None else np.zeros(len(arr))
+        self.centre = {p: float(t[p]) for p in PATH_PARAMS}
+        self.ranges = {p: tuple(float(x) for x in t[RANGE_KEYS[p]]) for p in PATH_PARAMS}
+
+    def shifted_range(self, param: str, value: float) -> tuple[float, float]:
+        lo, hi = self.ranges[param]
+        c = self.centre[param]
+        if param in _RATIO:
+            k = value / c if c > 0 else 1.0
+            return lo * k, hi * k
+        return lo + value - c, hi + value - c
+
+    def view(self, arr: ItemArrays, rows: np.ndarray | None = None) -> _View:
+        """The columns scoring needs, for `rows` (all items for None), taken once."""
+        take = (lambda x: x) if rows is None else (lambda x: x[rows])
+        return _View(rows=np.arange(len(arr)) if rows is None else rows, tempo=take(arr.tempo),
+                     log_tempo=take(arr.log_tempo), log_density=take(arr.log_density), loudness=take(arr.loudness),
+                     valence=take(arr.valence), arousal=take(arr.arousal), fifths=take(arr.fifths),
+                     duration=take(arr.duration),
+                     base=take(self.static_fit), extra=take(self.text_part + self.personal))
+
+    def grid(self, v: _View, path: _Path, seconds: np.ndarray, light: bool = False) -> np.ndarray:
+        """Scores of the view's items at each of `seconds` (rows): one vectorised pass per stage,
+        where scoring at every track would pay numpy's call overhead a hundred times."""
+        waypoints = [path.at(float(t)) for t in seconds]
+        return self.score(v, {k: np.array([w[k] for w in waypoints])[:, None] for k in _Path.KEYS}, light)
+
+    def score(self, v: _View, wp: dict, light: bool = False) -> np.ndarray:
+        """Scores at one waypoint (scalars), or at several (column arrays: one row each). `light`
+        leaves out the tempo, density and loudness range fits (a cheaper ranking, to pick a pool)."""
+        s, pw = self.s, self.pw
+        if light:
+            va = valence_arousal_fit(v.valence, v.arousal, wp["valence"], wp["arousal"], s.va_sharpness)
+            off = v.log_tempo - np.log2(np.maximum(wp["tempo_bpm"], EPS))
+            near = np.exp(-0.5 * (np.abs(off - np.clip(np.round(off), -1, 1)) / self.path_scale) ** 2)
+            return self.s.weights["descriptors"] * v.base / self.pw_sum + self.s.weights["valence_arousal"] * va \
+                + self.path_weight * np.where(np.isfinite(near), near, 0.0)
+        lo, hi = self.shifted_range("tempo_bpm", wp["tempo_bpm"])
+        lo, hi = np.log2(np.maximum(lo, EPS)), np.log2(np.maximum(hi, EPS))
+        d = np.minimum(_outside(v.log_tempo, lo, hi),
+                       np.minimum(_outside(v.log_tempo - 1, lo, hi), _outside(v.log_tempo + 1, lo, hi))
+                       + s.tempo_octave_penalty)
+        desc = v.base + pw["tempo_bpm"] * _decay(d, s.scales["tempo_bpm"])
+        lo, hi = self.shifted_range("density_onsets_per_s", wp["density_onsets_per_s"])
+        d = _outside(v.log_density, np.log2(np.maximum(lo, EPS)), np.log2(np.maximum(hi, EPS)))
+        desc += pw["density_onsets_per_s"] * _decay(d, s.scales["density_onsets_per_s"])
+        lo, hi = self.shifted_range("loudness_lufs", wp["loudness_lufs"])
+        desc += pw["loudness_lufs"] * _decay(_outside(v.loudness, lo, hi), s.scales["loudness_lufs"])
+        va = valence_arousal_fit(v.valence, v.arousal, wp["valence"], wp["arousal"], s.va_sharpness)
+        # closeness of the felt tempo (the nearest of x1/2, x1, x2) to the path's, in octaves
+        off = v.log_tempo - np.log2(np.maximum(wp["tempo_bpm"], EPS))
+        octaves = np.abs(off - np.clip(np.round(off), -1, 1))
+        near = np.exp(-0.5 * (octaves / self.path_scale) ** 2)
+        near = np.where(np.isfinite(near), near, 0.0)
+        w = s.weights
+        return (w["descriptors"] * desc / self.pw_sum + w["valence_arousal"] * va + self.path_weight * near) \
+            / (self.norm + self.path_weight) + v.extra
+
+
+@dataclass(frozen=True)
+class _View:
+    rows: np.ndarray
+    tempo: np.ndarray
+    log_tempo: np.ndarray
+    log_density: np.ndarray
+    loudness: np.ndarray
+    valence: np.ndarray
+    arousal: np.ndarray
+    fifths: np.ndarray
+    duration: np.ndarray
+    base: np.ndarray  # the static part of the descriptor fit (weighted)
+    extra: np.ndarray  # text rank and personal bonus, already weighted
+    limits: np.ndarray | None = None  # the stage's hard limits, the person's exclusions, the final stage's
+    excluded: np.ndarray | None = None  # limits and the look-ahead's rank of each row (set by `with_masks`)
+    in_final: np.ndarray | None = None
+    reach_idx: np.ndarray | None = None
+    has_reach: np.ndarray | None = None
+
+    def key_near(self, max_distance: int) -> np.ndarray:
+        """(12, rows): whether each row's key lies within `max_distance` fifths of each position."""
+        table = self.__dict__.get("_key_near")
+        if table is None:
+            steps = np.abs(np.arange(12)[:, None] - self.fifths[None, :])
+            table = np.minimum(steps, 12 - steps) <= max_distance
+            object.__setattr__(self, "_key_near", table)
+        return table
+
+    def with_masks(self, limits, excluded, final_limits, reach_at) -> _View:
+        at = reach_at[self.rows]
+        return dataclasses.replace(self, limits=limits[self.rows], excluded=excluded[self.rows],
+                                   in_final=None if final_limits is None else final_limits[self.rows],
+                                   reach_idx=np.maximum(at, 0), has_reach=at >= 0)
+
+
+def _outside(values: np.ndarray, low: float, high: float) -> np.ndarray:
+    return np.maximum(low - values, 0) + np.maximum(values - high, 0)
+
+
+def _decay(distance: np.ndarray, scale: float) -> np.ndarray:
+    fit = np.exp(-0.5 * (distance / scale) ** 2)
+    return np.where(np.isfinite(fit), fit, 0.0)  # an unmeasurable value fits nothing
+
+
+def _target_limits(arr: ItemArrays, stage: dict, goal: dict | None, s: SequenceSettings) -> tuple[np.ndarray, list]:
+    ok = np.ones(len(arr), dtype=bool)
+    if goal is None or stage["name"] != "target" or goal.get("arousal_direction") != "down":
+        return ok, []
+    ceiling = goal["loudness_ceiling_lufs"]
+    density_max = stage["targets"]["density_range_onsets_per_s"][1] * s.target_density_factor
+    ok &= (arr.loudness <= ceiling) & (arr.density <= density_max) & (arr.arousal <= s.target_max_arousal)
+    rules = [f"loudness <= {ceiling:g} LUFS", f"density <= {density_max:.2f} onsets/s",
+             f"estimated arousal <= {s.target_max_arousal:g}"]
+    if s.target_min_valence is not None:
+        ok &= arr.valence >= s.target_min_valence
+        rules.append(f"estimated valence >= {s.target_min_valence:g}")
+    return ok, rules
+
+
+def _cut(cuts: np.ndarray, wanted: float, low: float, high: float) -> tuple[float, str]:
+    """The item's cut point nearest `wanted` inside [low, high], else `wanted` with a fade."""
+    if len(cuts):
+        near = cuts[(cuts >= low) & (cuts <= high)]
+        if len(near):
+            return float(near[np.argmin(np.abs(near - wanted))]), "cut_point"
+    return wanted, "fade"
+
+
+@dataclass
+class _State:
+    used: np.ndarray  # per item: already in this session
+    supply: np.ndarray  # seconds of unused music at or beyond each arousal rank (toward the goal)
+    reserve: np.ndarray | None  # the same within the final stage's limits
+    cursor: float = 0.0  # session seconds filled so far
+    prev: int | None = None  # row of the last track
+    prev_play: float = 0.0
+    prev_track: dict | None = None
+
+
+class _Supply:
+    """Items ranked by arousal toward the goal (ascending for calming goals): the music in reach
+    beyond a candidate is a cumulative sum over that ranking, updated as items are used. The
+    ranking is made once per catalogue and direction."""
+
+    def __init__(self, arr: ItemArrays, sign: float):
+        cache = arr.__dict__.setdefault("_rankings", {})
+        if sign not in cache:
+            key = sign * arr.arousal
+            order = np.argsort(key, kind="stable")
+            rank = np.empty(len(arr), dtype=np.int64)
+            rank[order] = np.arange(len(arr))
+            cache[sign] = (order, rank, np.searchsorted(key[order], key, side="right") - 1)
+        # the last rank at or beyond each item's arousal (ties included)
+        self.order, self.rank, self.reach_at = cache[sign]
+
+    def cumulative(self, durations: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return np.cumsum(np.where(mask[self.order], durations[self.order], 0.0))
+
+    def use(self, cum: np.ndarray | None, row: int, seconds: float) -> None:
+        if cum is not None and seconds:
+            cum[self.rank[row]:] -= seconds
+
+
+def sequence_session(plan: dict, items: pd.DataFrame | ItemArrays, s: SequenceSettings = SequenceSettings(),
+                     goal: dict | None = None, exclude=(), seed: int | None = None,
+                     text_cosines: dict[str, np.ndarray] | None = None, personal: np.ndarray | None = None,
+                     backend: str = "descriptors") -> dict:
+    """`plan`: `SessionPlan.to_dict()`; `exclude`: ids heard recently. Stages come back in plan order,
+    each with `tracks` (session time `at_s`, offset `start_s`, `duration_s`, fades, measured
+    values, score) and its first track as `item`; the session gets a `timeline`."""
+    arr = items if isinstance(items, ItemArrays) else ItemArrays.from_items(items)
+    if seed is None:
+        seed = int(np.random.default_rng().integers(0, 2**31 - 1))
+    rng = np.random.default_rng(seed)
+    requested = 60.0 * float(plan["minutes"])
+    n = len(arr)
+    path = _Path(plan)
+    direction = (goal or {}).get("arousal_direction")
+    id_row = arr.row_of
+    exclude_rows = [id_row[i] for i in exclude if i in id_row]
+    excluded = np.zeros(n, dtype=bool)
+    excluded[exclude_rows] = True
+    tol = s.fill_tolerance * requested
+    crossfades: list[dict] = []
+    results = []
+    typical = float(np.median(arr.duration)) if n else 0.0
+    last_stage = len(plan["stages"]) - 1
+    final_limits = _target_limits(arr, plan["stages"][-1], goal, s)[0] if plan["stages"] and n else None
+    final_start = 60.0 * float(plan["stages"][-1]["start_minute"]) if plan["stages"] else 0.0
+    # look-ahead supply: unused music ranked by arousal toward the goal (descending for uplift)
+    supply = _Supply(arr, -1.0 if direction == "up" else 1.0)
+    everything = np.ones(n, dtype=bool)
+    state = _State(used=np.zeros(n, dtype=bool), supply=supply.cumulative(arr.duration, everything),
+                   reserve=None if final_limits is None else supply.cumulative(arr.duration, final_limits))
+    full_view = None
+    for k, stage in enumerate(plan["stages"]):
+        stage_end = requested if k == last_stage else 60.0 * float(stage["end_minute"])
+        stage_seconds = 60.0 * float(stage["minutes"])
+        final = k == last_stage
+        if n == 0:
+            results.append(_empty(stage, "the index holds no items"))
+            continue
+        scorer = _StageScorer(stage, arr, s, None if text_cosines is None else text_cosines[stage["name"]],
+                              personal)
+        limits, rules = _target_limits(arr, stage, goal, s)
+        start_s = 60.0 * float(stage["start_minute"])
+        full_view = scorer.view(arr)
+        pool = _pool(scorer, full_view, path, (start_s, stage_end), s.pool_per_waypoint)
+        views = [full_view] if pool is None else [scorer.view(arr, pool), full_view]
+        views[0] = views[0].with_masks(limits, excluded, final_limits, supply.reach_at)
+        # the first view's scores on a grid over the stage's time (a track is scored at its middle)
+        grid_t0 = max(state.cursor, 0.0)
+        grid_times = np.arange(grid_t0, max(stage_end, grid_t0) + typical + GRID_S, GRID_S)
+        grid = scorer.grid(views[0], path, grid_times)
+        min_len = min(s.min_track_s, stage_seconds)
+        tracks, notes, alternatives = [], [], []
+        stop_reason = None
+        while True:
+            remaining = stage_end - state.cursor
+            if (final and remaining <= tol / 2) or (not final and remaining <= min_len / 2) or remaining <= 0.5:
+                break
+            middle = state.cursor + min(typical, remaining) / 2
+            wp = path.at(middle)
+            row_scores = grid[min(max(int(round((middle - grid_t0) / GRID_S)), 0), len(grid_times) - 1)]
+            need = _Need(s.supply_factor * max(requested - state.cursor - typical, 0.0),
+                         s.supply_factor * (requested - max(state.cursor + typical, final_start)),
+                         final_limits, max(requested - state.cursor, 0.0) / max(typical, 1.0), final)
+            pick = None
+            for i, view in enumerate(views):  # the stage's pool first, the whole catalogue when it runs dry
+                if view.limits is None:
+                    view = views[i] = view.with_masks(limits, excluded, final_limits, supply.reach_at)
+                pick = _choose(arr, view, scorer, wp, state, excluded, limits, direction, s, rng, need, supply,
+                               want_alternatives=not tracks, scores=row_scores if i == 0 else None)
+                if pick is not None:
+                    break
+            if pick == RESERVE:
+                stop_reason = "ended early: the remaining calm music is kept for the final stage"
+                break
+            if pick is None:
+                stop_reason = _why_none(state, limits, direction, rules)
+                break
+            row, score, relaxed, alts = pick
+            if i > 0 and pool is not None:
+                # the pool ran dry: a fresh one around this minute, so the next tracks need not score every item
+                fresh = ~state.used & limits
+                fresh[row] = False
+                if direction in ("down", "up"):
+                    a_row = arr.arousal[row]
+                    fresh &= (arr.arousal <= a_row) if direction == "down" else (arr.arousal >= a_row)
+                top = np.flatnonzero(fresh)
+                if len(top) > 2 * s.pool_per_waypoint:
+                    full_scores = scorer.score(views[1], wp)[top]
+                    top = top[np.argpartition(-full_scores, 2 * s.pool_per_waypoint)[: 2 * s.pool_per_waypoint]]
+                pool = np.union1d(pool[~state.used[pool]], top).astype(np.int64)
+                views[0] = scorer.view(arr, pool).with_masks(limits, excluded, final_limits, supply.reach_at)
+                grid_t0 = state.cursor
+                grid_times = np.arange(grid_t0, max(stage_end, grid_t0) + typical + GRID_S, GRID_S)
+                grid = scorer.grid(views[0], path, grid_times)
+            if not tracks:
+                alternatives, first_personal = alts, float(scorer.personal[row])
+            notes.extend(n_ for n_ in relaxed if n_ not in notes)
+            track = _place(arr, row, score, state, stage_end, final, min_len, tol, s, requested, path, crossfades)
+            track["relaxed"] = relaxed
+            if state.prev_track is not None:  # the last track fades out over the cross-fade into this one
+                trimmed_by_fade = (state.prev_track["trim"] or {}).get("kind") == "fade"
+                least = min(s.trim_fade_s, 0.5 * state.prev_track["duration_s"]) if trimmed_by_fade else 0.0
+                state.prev_track["fade_out_s"] = round(max(track["fade_in_s"], least), 3)
+            tracks.append(track)
+            state.used[row] = True
+            supply.use(state.supply, row, float(arr.duration[row]))
+            if final_limits is not None and final_limits[row]:
+                supply.use(state.reserve, row, float(arr.duration[row]))
+            state.prev, state.prev_play, state.prev_track = row, track["duration_s"], track
+            state.cursor = track["at_s"] + track["duration_s"]
+        results.append(_stage_result(stage, tracks, stop_reason, rules, notes, alternatives, arr))
+        if tracks:
+            results[-1]["score"]["personal"] = round(first_personal, 4)
+    all_tracks = [t for r in results for t in r["tracks"]]
+    if all_tracks:
+        all_tracks[-1]["fade_out_s"] = round(min(s.last_fade_out_s, 0.5 * all_tracks[-1]["duration_s"]), 3)
+    filled = state.cursor
+    timeline = {"requested_s": round(requested, 3), "filled_s": round(filled, 3), "tracks": len(all_tracks),
+                "crossfades": crossfades, "seed": seed}
+    if filled < requested - tol:
+        reasons = [r["reason"] for r in results if r.get("reason")]
+        timeline["short_by_s"] = round(requested - filled, 3)
+        timeline["reason"] = reasons[0] if reasons else "the catalogue holds too little music for this length"
+    status = "ok" if all(r["status"] == "ok" for r in results) else ("empty_index" if n == 0 else "partial")
+    return {"backend": backend, "status": status, "stages": results, "timeline": timeline}
+
+
+def _empty(stage: dict, reason: str) -> dict:
+    return {"stage": stage["name"], "status": "no_suitable_item", "reason": reason, "item": None, "tracks": [],
+            "alternatives": [], "constraints": [], "continuity": None}
+
+
+def _pool(scorer: _StageScorer, full: _View, path: _Path, seconds, per_waypoint: int) -> np.ndarray | None:
+    """Rows of the best items at the stage's start, centre and end (None: the catalogue is small
+    enough to score whole at every track)."""
+    n = len(full.rows)
+    if n <= len(seconds) * per_waypoint:
+        return None
+    scores = scorer.grid(full, path, np.asarray(seconds, dtype=np.float64), light=True)  # a row per waypoint
+    return np.unique(np.argpartition(-scores, per_waypoint, axis=1)[:, :per_waypoint]).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class _Need:
+    """Music the rest of the session needs in reach (seconds): in all, and within the final
+    stage's limits for the final stage's time."""
+    total: float
+    final: float
+    final_limits: np.ndarray | None
+    tracks_left: float  # about how many tracks the rest of the session holds
+    in_final: bool  # the track is for the final stage
+
+
+def _choose(arr: ItemArrays, v: _View, scorer: _StageScorer, wp: dict, state: _State, excluded: np.ndarray,
+            limits: np.ndarray, direction: str | None, s: SequenceSettings, rng: np.random.Generator,
+            need: _Need, supply: _Supply, want_alternatives: bool = False, scores: np.ndarray | None = None):
+    """(row, score, relaxed rules, alternatives) of the next track among the view's rows, None when
+    none continues the sequence, or RESERVE when the stage must end to leave the final stage music."""
+    rows = v.rows
+    free = ~state.used[rows] & v.limits
+    if state.prev is not None and direction in ("down", "up"):
+        a_prev = arr.arousal[state.prev]
+        free &= (v.arousal <= a_prev + s.arousal_tolerance) if direction == "down" else \
+            (v.arousal >= a_prev - s.arousal_tolerance)
+    if not free.any():
+        return None
+    if direction in ("down", "up") and need.total > 0:
+        # look-ahead, before any continuity rule. Every item passed over on the way down (between
+        # the last track's arousal and a candidate's) can never be played later; the music beyond
+        # what the rest of the session needs (the slack) is spread over the tracks still to come,
+        # so arousal comes down across the whole session instead of all at once
+        prev_at = -1 if state.prev is None else int(supply.reach_at[state.prev])
+        ok = free.copy()
+        checks = []
+        for cum, wanted, is_reserve in ((state.supply, need.total, False), (state.reserve, need.final, True)):
+            if cum is None or wanted <= 0:
+                continue
+            reach = cum[v.reach_idx] * v.has_reach  # the candidate and all beyond it
+            after = reach - v.duration * v.in_final if is_reserve and not need.in_final else None
+            if after is not None:  # before the final stage its music is a reserve: taken now, gone then
+                ok &= after >= wanted
+            if state.prev is None:  # the opening sits where the person is, with enough beyond it
+                ok &= reach >= wanted
+                checks.append((wanted, reach, after, None, 1.0))
+                continue
+            before = cum[prev_at] if prev_at >= 0 else 0.0
+            allowance = max(before - wanted, 0.0) / max(need.tracks_left, 1.0)
+            ok &= reach >= before - allowance - EPS  # what it passes over stays within the allowance
+            checks.append((wanted, reach, after, before, max(allowance, 1.0)))
+        if ok.any():
+            free = ok
+        else:
+            shortfall, waste_share = np.zeros(len(rows)), np.zeros(len(rows))
+            for wanted, reach, after, before, allowance in checks:
+                if after is not None:
+                    shortfall = np.maximum(shortfall, wanted - after)
+                if before is None:
+                    shortfall = np.maximum(shortfall, wanted - reach)
+                else:
+                    waste_share = np.maximum(waste_share, (before - reach) / allowance)
+            if not need.in_final and need.final > 0 and state.reserve is not None and state.reserve[-1] > 0 \
+                    and (shortfall[free] > 0).all():
+                return RESERVE  # every candidate would take the final stage's music: end this stage here
+            # none keeps enough in reach: those that fall least short, then pass over the least
+            free &= shortfall <= shortfall[free].min() + EPS
+            free &= waste_share <= waste_share[free].min() + EPS
+    fresh = free & ~v.excluded
+    if state.prev is not None:
+        p = state.prev
+        tempo_ok = tempo_step(v.tempo, arr.tempo[p]) <= s.max_tempo_step_bpm
+        key_ok = v.key_near(s.max_key_distance)[int(arr.fifths[p]) % 12]
+        loud_ok = np.abs(v.loudness - arr.loudness[p]) <= s.max_loudness_step_lu
+        ladder = ((fresh & tempo_ok & key_ok & loud_ok, []),
+                  (fresh & tempo_ok & key_ok, ["loudness step"]),
+                  (fresh & tempo_ok, ["loudness step", "key distance"]),
+                  (fresh, ["loudness step", "key distance", "tempo step"]),
+                  (free, ["loudness step", "key distance", "tempo step", "recently heard items"]))
+    else:
+        ladder = ((fresh, []), (free, ["recently heard items"]))
+    allowed, relaxed = next((mask, gave_up) for mask, gave_up in ladder if mask.any())  # `free` is never empty
+    score = scorer.score(v, wp) if scores is None else scores
+    masked = np.where(allowed, score, -np.inf)
+    best = float(masked.max())
+    near = np.flatnonzero(masked >= best - s.near_equal)
+    if len(near) > s.near_equal_pool:
+        near = near[np.argsort(-masked[near], kind="stable")][: max(s.near_equal_pool, 1)]
+    weights = np.exp((masked[near] - best) / max(s.temperature, EPS))
+    pick = int(np.searchsorted(np.cumsum(weights), rng.random() * weights.sum(), side="right"))
+    chosen = int(near[min(pick, len(near) - 1)])
+    alts = []
+    if want_alternatives:
+        ranked = np.argsort(-masked, kind="stable")[: s.alternatives + 1]
+        alts = [(int(rows[i]), float(masked[i])) for i in ranked if i != chosen and np.isfinite(masked[i])]
+    return int(rows[chosen]), float(score[chosen]), list(relaxed), alts[: s.alternatives]
+
+
+def _why_none(state: _State, limits, direction, rules) -> str:
+    free = ~state.used
+    if not free.any():
+        return "every item is already in this session"
+    if not (free & limits).any():
+        return "every remaining item breaks the goal's limits (" + "; ".join(rules) + ")"
+    if direction == "down":
+        return "no remaining item keeps the estimated arousal from rising"
+    if direction == "up":
+        return "no remaining item keeps the estimated arousal from falling"
+    return "every remaining item is excluded"
+
+
+def _place(arr: ItemArrays, row: int, score: float, state: _State, stage_end: float, final: bool, min_len: float,
+           tol: float, s: SequenceSettings, requested: float, path: _Path, crossfades: list) -> dict:
+    """Lay the chosen item on the timeline: overlap the previous track by the cross-fade, play it
+    whole or trim it so the stage (the session, for the last stage) ends on time."""
+    d = float(arr.duration[row])
+    if state.prev is None:
+        fade = 0.0
+    else:
+        fade = min(s.crossfade_s, s.crossfade_max_share * min(state.prev_play, d))
+    for _ in range(3):  # the cross-fade depends on the length played, which depends on where it starts
+        at = max(state.cursor - fade, 0.0)
+        need = stage_end - at
+        play, trimmed = d, False
+        if d > need:
+            play, trimmed = need, True
+        elif 0 < need - d < min_len and need - min_len >= min_len and not (final and need - d <= tol / 2):
+            play, trimmed = need - min_len, True  # leave room for one more excerpt of a decent length
+        cut_kind = None
+        if trimmed:
+            window = min(0.9 * tol, s.cut_window_s) if final else s.cut_window_s  # the end stays in tolerance
+            low, high = play - window, min(play + window, d)
+            play, cut_kind = _cut(arr.cuts[row], play, max(low, 0.5), high)
+        play = max(min(play, d), 0.5)
+        shorter = min(fade, s.crossfade_max_share * play) if state.prev is not None else 0.0
+        if shorter >= fade - 1e-9:
+            break
+        fade = shorter
+    fade = min(fade, s.crossfade_max_share * play) if state.prev is not None else 0.0
+    at = max(state.cursor - fade, 0.0)
+    if final and at + play > requested + 0.9 * tol:
+        play, trimmed, cut_kind = max(requested - at, 0.5), True, "fade"
+    if state.prev is not None and fade > 0:
+        crossfades.append({"at_s": round(at, 3), "duration_s": round(fade, 3), "from": str(arr.ids[state.prev]),
+                           "to": str(arr.ids[row])})
+    mid = at + play / 2
+    wp = path.at(mid)
+    fade_in = fade if state.prev is not None else min(s.first_fade_in_s, 0.25 * play)
+    fade_out = min(s.crossfade_s, s.crossfade_max_share * play)
+    if cut_kind == "fade":
+        fade_out = max(fade_out, min(s.trim_fade_s, 0.5 * play))
+    return {
+        "item_id": str(arr.ids[row]), "title": str(arr.titles[row]), "at_s": round(at, 3), "start_s": 0.0,
+        "duration_s": round(play, 3), "fade_in_s": round(fade_in, 3), "fade_out_s": round(fade_out, 3),
+        "item_duration_s": round(d, 3), "trim": None if not trimmed else {"kind": cut_kind, "at_s": round(play, 3)},
+        "measured": dict(arr.measured(row)),
+        "felt_tempo_bpm": _num(_felt(float(arr.tempo[row]), wp["tempo_bpm"])),
+        "path": {"minute": round(mid / 60, 3), "tempo_bpm": round(wp["tempo_bpm"], 2),
+                 "arousal": round(wp["arousal"], 3)},
+        "score": round(score, 4), "media_type": str(arr.media_type[row]), "media_path": arr.media_path[row],
+        "poster_path": arr.poster_path[row],
+    }
+
+
+def _num(x) -> float | None:
+    x = float(x)
+    return round(x, 4) if math.isfinite(x) else None
+
+
+def _stage_result(stage: dict, tracks: list, stop_reason: str | None, rules: list, notes: list, alternatives: list,
+                  arr: ItemArrays) -> dict:
+    name = stage["name"]
+    if not tracks:
+        out = _empty(stage, stop_reason or "the session was already filled")
+        out["constraints"] = rules
+        return out
+    filled = sum(t["duration_s"] for t in tracks) - sum(t["fade_in_s"] for t in tracks[1:])
+    # the stage ran out of music that continues the sequence before its time was filled
+    status, reason = ("ok", None) if stop_reason is None else ("partial", stop_reason)
+
+    def item_of(t: dict) -> dict:  # the one-item form old clients read
+        row = arr.row_of[t["item_id"]]
+        return {"id": t["item_id"], "title": t["title"], "media_type": t["media_type"], "media_path": t["media_path"],
+                "poster_path": t["poster_path"], "start_s": t["start_s"], "duration_s": t["duration_s"],
+                "item_duration_s": t["item_duration_s"], "measured": {
+                    "tempo_bpm": _num(arr.tempo[row]), "mode_major": _num(arr.mode[row]), "key": str(arr.key[row]),
+                    "loudness_lufs": _num(arr.loudness[row]), "density_onsets_per_s": _num(arr.density[row]),
+                    "register_midi": _num(arr.register[row]), "brightness_hz": _num(arr.brightness[row]),
+                    "valence": _num(arr.valence[row]), "arousal": _num(arr.arousal[row])}}
+
+    felt = [t["felt_tempo_bpm"] for t in tracks if t["felt_tempo_bpm"] is not None]
+    third = max((len(felt) + 2) // 3, 1)
+    summary = {"tracks": len(tracks), "minutes": round(filled / 60, 2),
+               # where the felt tempo starts and ends: medians of the first and last thirds (one piece's
+               # tempo estimate is noisy; a sequence's drift is not)
+               "felt_tempo_bpm": [round(float(np.median(felt[:third])), 2),
+                                  round(float(np.median(felt[-third:])), 2)] if felt else None,
+               "tempo_range_bpm": [min(felt), max(felt)] if felt else None,
+               "arousal": [tracks[0]["measured"]["arousal"], tracks[-1]["measured"]["arousal"]],
+               "keys": sorted({t["measured"]["key"] for t in tracks})}
+    continuity = "ok" if not notes else "relaxed: " + ", ".join(notes)
+    return {"stage": name, "status": status, "reason": reason, "item": item_of(tracks[0]),
+            "score": {"total": tracks[0]["score"]}, "tracks": tracks, "sequence": summary,
+            "constraints": rules, "continuity": continuity,
+            "alternatives": [{"id": str(arr.ids[r]), "title": str(arr.titles[r]), "score": {"total": round(sc, 4)}}
+                             for r, sc in alternatives]}
