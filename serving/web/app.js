@@ -325,7 +325,8 @@
     }
     const keys = Array.isArray(sequence.keys) ? sequence.keys.map(str).filter(Boolean) : [];
     if (keys.length) parts.push(`${keys.length === 1 ? 'key' : 'keys'} ${keys.slice(0, 4).join(', ')}${keys.length > 4 ? ', …' : ''}`);
-    parts.push('solo piano');  // every item of today's corpus is a piano recording (EMOPIA)
+    const sounds = Array.isArray(sequence.sounds) ? sequence.sounds.map(str).filter(Boolean) : [];
+    if (sounds.length) parts.push(sounds.join(' and '));  // what the tracks are, e.g. "solo piano"
     return parts.join(' · ');
   }
 

@@ -203,3 +203,23 @@ def test_settings_come_from_config_and_refuse_unknown_keys():
     assert s.fill_tolerance == conf["fill_tolerance"] and s.crossfade_s == conf["crossfade_s"]
     with pytest.raises(ValueError, match="unknown sequence settings: bogus"):
         SequenceSettings.from_dict({"bogus": 1})
+
+
+def test_the_session_evaluation_runs_the_system_and_its_baselines_the_same_way(planner, tmp_path):
+    from emoheal.retrieval.assemble import SessionSettings
+    from emoheal.retrieval.index import load_index, write_items
+    from emoheal.retrieval.timeline_evaluation import KEYS, evaluate_timelines
+
+    write_items(calm_catalogue(n=240, seed=3), tmp_path / "index")
+    index = load_index(tmp_path / "index")
+    plans = [planner.plan({label: 1.0}, "sleep", 10).to_dict() for label in ("anger", "fear", "joy", "neutral")]
+    metrics = evaluate_timelines(plans, index, planner.goals["sleep"], S, SessionSettings(), seed=5)
+    assert set(metrics["baselines"]) == {"one_per_stage", "random", "va_sorted"}
+    system, looped = metrics["system"], metrics["baselines"]["one_per_stage"]
+    assert set(KEYS) <= set(system) and system["sessions"] == 4
+    assert system["minutes_filled"] >= 0.98 and system["repeat_share"] == 0 and system["arousal_never_rises"] == 1
+    assert looped["repeat_share"] == 1 and looped["minutes_filled"] == 1  # one clip per stage, looped
+    assert system["catalogue_coverage"] > looped["catalogue_coverage"]
+    assert metrics["baselines"]["random"]["arousal_never_rises"] < 1
+    assert metrics["baselines"]["va_sorted"]["arousal_never_rises"] == 1  # sorted, by construction
+    assert metrics == evaluate_timelines(plans, index, planner.goals["sleep"], S, SessionSettings(), seed=5)

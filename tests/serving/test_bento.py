@@ -274,6 +274,31 @@ def test_browser_session_in_chromium(server, ci_pipeline):
                 page.wait_for_selector("#crisis:not([hidden])", timeout=30_000)
                 assert page.locator("#check-in").is_hidden() and page.locator("article.stage-card").count() == 0
                 assert "988" in page.inner_text("#crisis") and "person" in page.inner_text("#crisis-message")
+        # the stream cannot load: the page plays track by track on two players; a track that fails
+        # is skipped (marked, said) and the session's clock keeps time
+        page.route("**/session/*/mix*", lambda route: route.abort())
+        page.fill("#mood-text", TEXT)
+        page.click("#start")
+        page.wait_for_selector("article.stage-card[data-stage=target]", timeout=30_000)
+        page.wait_for_function("() => document.querySelector('#player-status').textContent.includes('track by track')",
+                               timeout=30_000)
+        broken = page.get_attribute("article.stage-card[data-stage=guide] .track", "data-item")
+        page.route(f"**/media/{broken}", lambda route: route.abort())
+        page.click("#play-session")
+        page.wait_for_function("() => [...document.querySelectorAll('audio.deck')].some(d => d.currentTime > 0)",
+                               timeout=15_000)
+        page.click("#next-stage")  # into the guide, whose first track cannot load
+        page.wait_for_selector("article.stage-card[data-stage=guide] .track.failed", timeout=15_000)
+        assert "couldn't be loaded" in page.inner_text("#media-status")
+
+        def clock() -> int:
+            minutes, seconds = page.inner_text("#player-clock").split(" / ")[0].split(":")
+            return 60 * int(minutes) + int(seconds)
+
+        before = clock()
+        page.wait_for_timeout(2500)
+        assert clock() >= before + 2, "the clock holds the session's time through a failed track"
+        assert page.get_attribute("article.stage-card.playing", "data-stage") == "guide"
         browser.close()
     assert no_scroll, "the page scrolls sideways on a phone"
     assert all(u.startswith(server["url"]) for u in requests), [u for u in requests if not u.startswith(server["url"])]

@@ -45,6 +45,9 @@ PATH_PARAMS = ("tempo_bpm", "loudness_lufs", "density_onsets_per_s")
 _RATIO = {"tempo_bpm", "density_onsets_per_s"}  # ranges that follow the path by ratio, not by offset
 STATIC_PARAMS = ("mode_major", "register_midi", "brightness_hz")
 EPS = 1e-6
+# what an item of each source sounds like, for the person: every EMOPIA clip is a solo piano
+# performance; ingested media is the person's own (its instruments are not measured)
+SOUNDS = {"emopia": "solo piano", "user": "your own media"}
 GRID_S = 30.0  # seconds between the waypoints a stage's scores are computed at
 RESERVE = "reserve"  # what the next-track choice says when a stage must end to leave the final stage its music
 
@@ -121,6 +124,7 @@ class ItemArrays:
     cuts: tuple  # per item, sorted cut points in seconds (empty when the index has none)
     log_tempo: np.ndarray  # log2, where ratios are what is heard
     log_density: np.ndarray
+    source: np.ndarray  # emopia | user (what the music is: see SOUNDS)
 
     @classmethod
     def from_items(cls, items: pd.DataFrame) -> ItemArrays:
@@ -138,7 +142,8 @@ class ItemArrays:
                    arousal=col("arousal"),
                    fifths=fifths_positions(items["key"]) if len(items) else np.zeros(0, np.int64), cuts=cuts,
                    log_tempo=np.log2(np.maximum(col("tempo_bpm"), EPS)),
-                   log_density=np.log2(np.maximum(col("density_onsets_per_s"), EPS)))
+                   log_density=np.log2(np.maximum(col("density_onsets_per_s"), EPS)),
+                   source=col("source", object) if "source" in items else np.full(len(items), None, dtype=object))
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -740,7 +745,8 @@ def _stage_result(stage: dict, tracks: list, stop_reason: str | None, rules: lis
 
     felt = [t["felt_tempo_bpm"] for t in tracks if t["felt_tempo_bpm"] is not None]
     third = max((len(felt) + 2) // 3, 1)
-    summary = {"tracks": len(tracks), "minutes": round(filled / 60, 2),
+    sounds = sorted({SOUNDS.get(str(arr.source[arr.row_of[t["item_id"]]]), "other recordings") for t in tracks})
+    summary = {"tracks": len(tracks), "minutes": round(filled / 60, 2), "sounds": sounds,
                # where the felt tempo starts and ends: medians of the first and last thirds (one piece's
                # tempo estimate is noisy; a sequence's drift is not)
                "felt_tempo_bpm": [round(float(np.median(felt[:third])), 2),

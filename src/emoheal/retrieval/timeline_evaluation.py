@@ -21,7 +21,9 @@ Per system (keys as in `metrics/sessions.json`):
   (×½, ×1, ×2) nearest the path (a beat tracker may report double or half time);
 - `match_agreement`: the first track's quadrant (EMOPIA's label where the item has one, else
   the sign of its estimates) is the quadrant of the person's state (the plan's match stage);
-- `target_calm_share`: share of target-stage tracks estimated calm (Q4: valence ≥ 0, arousal < 0).
+- `target_calm_share`: share of target-stage tracks estimated calm (Q4: valence ≥ 0, arousal < 0);
+- `trims_at_cut_point`: of the tracks trimmed to end a stage, the share ended at a quiet frame
+  between notes rather than with a plain fade (the baselines cut anywhere: null).
 """
 
 from __future__ import annotations
@@ -45,14 +47,14 @@ def _stage_of(plan: dict, second: float) -> str:
     return plan["stages"][-1]["name"]
 
 
-def _track(row: int, at: float, play: float, stage: str) -> dict:
-    return {"row": row, "at_s": at, "duration_s": play, "stage": stage}
+def _track(row: int, at: float, play: float, stage: str, trim: str | None = None) -> dict:
+    return {"row": row, "at_s": at, "duration_s": play, "stage": stage, "trim": trim}
 
 
 def system_tracks(plan, index: RetrievalIndex, goal, s: SequenceSettings, seed: int) -> list[dict]:
     result = sequence_session(plan, index.arrays, s, goal, seed=seed)
     rows = {item: i for i, item in enumerate(index.arrays.ids)}
-    return [_track(rows[t["item_id"]], t["at_s"], t["duration_s"], st["stage"])
+    return [_track(rows[t["item_id"]], t["at_s"], t["duration_s"], st["stage"], (t["trim"] or {}).get("kind"))
             for st in result["stages"] for t in st["tracks"]]
 
 
@@ -128,6 +130,7 @@ def _session_measures(plan, tracks: list[dict], index: RetrievalIndex, direction
         "path_errors": np.abs(felt - wanted).tolist(),
         "match": None if first_q is None else first_q == quadrant(match["valence"], match["arousal"]),
         "target_calm": [bool(arr.valence[r] >= 0 and arr.arousal[r] < 0) for r in target],
+        "trims": [t["trim"] for t in tracks if t["trim"] is not None],
     }
 
 
@@ -156,6 +159,7 @@ def evaluate_timelines(plans: list[dict], index: RetrievalIndex, goal: dict, seq
         flat = {k: [x for m in measures for x in m[k]] for k in
                 ("tempo_steps", "key_steps", "loudness_steps", "path_errors", "target_calm")}
         matches = [m["match"] for m in measures if m["match"] is not None]
+        trims = [t for m in measures for t in m["trims"]]
         used = set().union(*(m["items"] for m in measures)) if measures else set()
         out[system] = {
             "sessions": len(measures),
@@ -170,5 +174,6 @@ def evaluate_timelines(plans: list[dict], index: RetrievalIndex, goal: dict, seq
             "path_fit": round(float(np.mean(flat["path_errors"])), 3) if flat["path_errors"] else None,
             "match_agreement": round(float(np.mean(matches)), 4) if matches else None,
             "target_calm_share": round(float(np.mean(flat["target_calm"])), 4) if flat["target_calm"] else None,
+            "trims_at_cut_point": round(float(np.mean([t == "cut_point" for t in trims])), 4) if trims else None,
         }
     return {"system": out["system"], "baselines": {k: out[k] for k in SYSTEMS[1:]}}
