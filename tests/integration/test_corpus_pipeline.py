@@ -44,8 +44,9 @@ def corpus(tmp_path_factory):
                      f"corpus.media_dir={tmp / 'media'}")
     params_file = write_params(params, tmp / "params.yaml")
     env = {"MLFLOW_TRACKING_URI": f"sqlite:///{tmp / 'mlflow.db'}"}
-    outputs = {s: run_stage(s, params_file, env) for s in ("render_corpus", "ingest_media", "describe_corpus",
-                                                           "corpus_emotion", "embed_corpus", "build_index")}
+    stages = ("render_corpus", "ingest_media", "describe_corpus", "corpus_emotion", "embed_corpus", "cut_points",
+              "build_index")
+    outputs = {s: run_stage(s, params_file, env) for s in stages}
     root = tmp / "corpus"
     return {"tmp": tmp, "root": root, "params": params, "env": env, "outputs": outputs,
             "manifest": read_manifest(root / "manifest.parquet")}
@@ -162,3 +163,24 @@ def test_the_index_serves_a_session_from_the_real_corpus(corpus, planner):
         assert stage["status"] in ("ok", "no_suitable_item")
         if stage["item"]:
             assert Path(stage["item"]["media_path"]).is_file() and stage["item"]["duration_s"] > 0
+
+
+def test_a_sequenced_session_from_the_real_corpus_trims_between_notes(corpus, planner):
+    """Real rendered piano clips: cut points between notes reach the index, and a session's mix
+    from the real files lasts as long as its timeline."""
+    import soundfile as sf
+
+    from emoheal.retrieval.index import load_index
+    from emoheal.retrieval.sequence import sequence_session
+    from emoheal.session.mix import render_mix
+
+    index = load_index(corpus["root"] / "index")
+    cuts = [list(c) for c in index.items["cut_points_s"]]
+    assert sum(len(c) for c in cuts) >= len(cuts), "rendered piano has quiet moments between notes"
+    plan = planner.plan({"joy": 0.9}, "calm", 3).to_dict()
+    result = sequence_session(plan, index.arrays, goal=planner.goals["calm"], seed=3)
+    tracks = [t for st in result["stages"] for t in st["tracks"]]
+    assert tracks and all(Path(index.arrays.media_path[index.arrays.row_of[t["item_id"]]]).is_file() for t in tracks)
+    audio = dict(zip(index.items["id"], index.items["audio_path"]))
+    out = render_mix(tracks, lambda i: Path(audio[i]), corpus["tmp"] / "mix.flac", "flac")
+    assert out["skipped"] == [] and abs(sf.info(out["path"]).duration - result["timeline"]["filled_s"]) < 1.0

@@ -32,6 +32,7 @@ import bisect
 import dataclasses
 import math
 from dataclasses import dataclass, field, fields
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -327,8 +328,10 @@ class _View:
     limits: np.ndarray | None = None  # the stage's hard limits, the person's exclusions, the final stage's
     excluded: np.ndarray | None = None  # limits and the look-ahead's rank of each row (set by `with_masks`)
     in_final: np.ndarray | None = None
-    reach_idx: np.ndarray | None = None
-    has_reach: np.ndarray | None = None
+    reach_idx: np.ndarray | None = None  # into the padded cumulative sums (see _Supply.cumulative)
+    final_duration: np.ndarray | None = None  # duration where the row is within the final stage's limits, else 0
+    tempo_half: np.ndarray | None = None
+    tempo_double: np.ndarray | None = None
 
     def key_near(self, max_distance: int) -> np.ndarray:
         """(12, rows): whether each row's key lies within `max_distance` fifths of each position."""
@@ -340,10 +343,11 @@ class _View:
         return table
 
     def with_masks(self, limits, excluded, final_limits, reach_at) -> _View:
-        at = reach_at[self.rows]
-        return dataclasses.replace(self, limits=limits[self.rows], excluded=excluded[self.rows],
-                                   in_final=None if final_limits is None else final_limits[self.rows],
-                                   reach_idx=np.maximum(at, 0), has_reach=at >= 0)
+        in_final = None if final_limits is None else final_limits[self.rows]
+        return dataclasses.replace(self, limits=limits[self.rows], excluded=excluded[self.rows], in_final=in_final,
+                                   reach_idx=reach_at[self.rows] + 1,
+                                   final_duration=None if in_final is None else self.duration * in_final,
+                                   tempo_half=0.5 * self.tempo, tempo_double=2.0 * self.tempo)
 
 
 def _outside(values: np.ndarray, low: float, high: float) -> np.ndarray:
@@ -407,11 +411,13 @@ class _Supply:
         self.order, self.rank, self.reach_at = cache[sign]
 
     def cumulative(self, durations: np.ndarray, mask: np.ndarray) -> np.ndarray:
-        return np.cumsum(np.where(mask[self.order], durations[self.order], 0.0))
+        """Seconds at or beyond each rank, shifted by one: entry 0 is 0 (an item ranked before
+        everything), so a candidate's reach is one lookup at `reach_at + 1`."""
+        return np.concatenate([[0.0], np.cumsum(np.where(mask[self.order], durations[self.order], 0.0))])
 
     def use(self, cum: np.ndarray | None, row: int, seconds: float) -> None:
         if cum is not None and seconds:
-            cum[self.rank[row]:] -= seconds
+            cum[self.rank[row] + 1:] -= seconds
 
 
 def sequence_session(plan: dict, items: pd.DataFrame | ItemArrays, s: SequenceSettings = SequenceSettings(),
@@ -557,10 +563,9 @@ def _pool(scorer: _StageScorer, full: _View, path: _Path, seconds, per_waypoint:
     return np.unique(np.argpartition(-scores, per_waypoint, axis=1)[:, :per_waypoint]).astype(np.int64)
 
 
-@dataclass(frozen=True)
-class _Need:
+class _Need(NamedTuple):
     """Music the rest of the session needs in reach (seconds): in all, and within the final
-    stage's limits for the final stage's time."""
+    stage's limits for the final stage's time. (A tuple: one is made per track.)"""
     total: float
     final: float
     final_limits: np.ndarray | None
@@ -586,64 +591,72 @@ def _choose(arr: ItemArrays, v: _View, scorer: _StageScorer, wp: dict, state: _S
         # the last track's arousal and a candidate's) can never be played later; the music beyond
         # what the rest of the session needs (the slack) is spread over the tracks still to come,
         # so arousal comes down across the whole session instead of all at once
-        prev_at = -1 if state.prev is None else int(supply.reach_at[state.prev])
-        ok = free.copy()
-        checks = []
+        prev_at = 0 if state.prev is None else int(supply.reach_at[state.prev]) + 1
+        checks = []  # (wanted, reach, floor) per kind of music: all of it, and the final stage's
+        ok = free
         for cum, wanted, is_reserve in ((state.supply, need.total, False), (state.reserve, need.final, True)):
             if cum is None or wanted <= 0:
                 continue
-            reach = cum[v.reach_idx] * v.has_reach  # the candidate and all beyond it
-            after = reach - v.duration * v.in_final if is_reserve and not need.in_final else None
-            if after is not None:  # before the final stage its music is a reserve: taken now, gone then
-                ok &= after >= wanted
+            reach = cum[v.reach_idx]  # the candidate and all beyond it
+            if is_reserve and not need.in_final:
+                # before the final stage its music is a reserve: a track taken from it now is gone then
+                after = reach - v.final_duration
+                ok = ok & (after >= wanted)
+                checks.append((wanted, after, wanted))
             if state.prev is None:  # the opening sits where the person is, with enough beyond it
-                ok &= reach >= wanted
-                checks.append((wanted, reach, after, None, 1.0))
-                continue
-            before = cum[prev_at] if prev_at >= 0 else 0.0
-            allowance = max(before - wanted, 0.0) / max(need.tracks_left, 1.0)
-            ok &= reach >= before - allowance - EPS  # what it passes over stays within the allowance
-            checks.append((wanted, reach, after, before, max(allowance, 1.0)))
+                floor = wanted
+            else:
+                before = float(cum[prev_at])
+                floor = before - max(before - wanted, 0.0) / max(need.tracks_left, 1.0) - EPS
+            ok = ok & (reach >= floor)
+            checks.append((wanted, reach, floor))
         if ok.any():
             free = ok
         else:
-            shortfall, waste_share = np.zeros(len(rows)), np.zeros(len(rows))
-            for wanted, reach, after, before, allowance in checks:
-                if after is not None:
-                    shortfall = np.maximum(shortfall, wanted - after)
-                if before is None:
-                    shortfall = np.maximum(shortfall, wanted - reach)
-                else:
-                    waste_share = np.maximum(waste_share, (before - reach) / allowance)
+            shortfall = np.zeros(len(rows))
+            for _, value, floor in checks:
+                shortfall = np.maximum(shortfall, floor - value)
             if not need.in_final and need.final > 0 and state.reserve is not None and state.reserve[-1] > 0 \
-                    and (shortfall[free] > 0).all():
+                    and v.final_duration is not None \
+                    and ((need.final - (state.reserve[v.reach_idx] - v.final_duration))[free] > 0).all():
                 return RESERVE  # every candidate would take the final stage's music: end this stage here
-            # none keeps enough in reach: those that fall least short, then pass over the least
-            free &= shortfall <= shortfall[free].min() + EPS
-            free &= waste_share <= waste_share[free].min() + EPS
+            free = free & (shortfall <= shortfall[free].min() + EPS)  # those that fall least short
     fresh = free & ~v.excluded
-    if state.prev is not None:
-        p = state.prev
-        tempo_ok = tempo_step(v.tempo, arr.tempo[p]) <= s.max_tempo_step_bpm
-        key_ok = v.key_near(s.max_key_distance)[int(arr.fifths[p]) % 12]
-        loud_ok = np.abs(v.loudness - arr.loudness[p]) <= s.max_loudness_step_lu
-        ladder = ((fresh & tempo_ok & key_ok & loud_ok, []),
-                  (fresh & tempo_ok & key_ok, ["loudness step"]),
-                  (fresh & tempo_ok, ["loudness step", "key distance"]),
-                  (fresh, ["loudness step", "key distance", "tempo step"]),
-                  (free, ["loudness step", "key distance", "tempo step", "recently heard items"]))
+    relaxed: list[str] = []
+    if state.prev is None:
+        allowed = fresh
+        if not allowed.any():
+            allowed, relaxed = free, ["recently heard items"]
     else:
-        ladder = ((fresh, []), (free, ["recently heard items"]))
-    allowed, relaxed = next((mask, gave_up) for mask, gave_up in ladder if mask.any())  # `free` is never empty
+        p = state.prev
+        tp = float(arr.tempo[p])
+        allowed = fresh & (np.minimum(np.minimum(np.abs(v.tempo - tp), np.abs(v.tempo_half - tp)),
+                                      np.abs(v.tempo_double - tp)) <= s.max_tempo_step_bpm)
+        if allowed.any():
+            keyed = allowed & v.key_near(s.max_key_distance)[int(arr.fifths[p]) % 12]
+            if keyed.any():
+                loud = keyed & (np.abs(v.loudness - float(arr.loudness[p])) <= s.max_loudness_step_lu)
+                allowed, relaxed = (loud, []) if loud.any() else (keyed, ["loudness step"])
+            else:
+                relaxed = ["loudness step", "key distance"]
+        elif fresh.any():
+            allowed, relaxed = fresh, ["loudness step", "key distance", "tempo step"]
+        else:
+            allowed, relaxed = free, ["loudness step", "key distance", "tempo step", "recently heard items"]
     score = scorer.score(v, wp) if scores is None else scores
     masked = np.where(allowed, score, -np.inf)
     best = float(masked.max())
     near = np.flatnonzero(masked >= best - s.near_equal)
     if len(near) > s.near_equal_pool:
         near = near[np.argsort(-masked[near], kind="stable")][: max(s.near_equal_pool, 1)]
-    weights = np.exp((masked[near] - best) / max(s.temperature, EPS))
-    pick = int(np.searchsorted(np.cumsum(weights), rng.random() * weights.sum(), side="right"))
-    chosen = int(near[min(pick, len(near) - 1)])
+    near = near.tolist()
+    weights = [math.exp((float(masked[i]) - best) / max(s.temperature, EPS)) for i in near]
+    draw, total, chosen = rng.random() * sum(weights), 0.0, near[-1]
+    for i, w in zip(near, weights):  # a score-weighted draw among the near-equals
+        total += w
+        if draw < total:
+            chosen = i
+            break
     alts = []
     if want_alternatives:
         ranked = np.argsort(-masked, kind="stable")[: s.alternatives + 1]
