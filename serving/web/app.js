@@ -94,6 +94,7 @@
     playerClock: $('player-clock'),
     sessionAudio: $('session-audio'),
     journey: $('journey'),
+    journeyChart: $('journey-chart'),
     nowPlaying: $('now-playing'),
     mediaStatus: $('media-status'),
     stages: $('stages'),
@@ -406,15 +407,13 @@
 
   /** The plan's curve (tempo and arousal over minutes) as an SVG, with a cursor the player moves. */
   function journeyChart(timeline) {
-    const NS = 'http://www.w3.org/2000/svg';
-    const svg = document.createElementNS(NS, 'svg');
+    const svg = el.journeyChart;        // an <svg> in the page: its namespace comes from the HTML parser
+    const NS = svg.namespaceURI;
+    svg.replaceChildren();
     const path = Array.isArray(timeline.path) ? timeline.path.filter((w) => w && typeof w === 'object') : [];
     const total = Math.max(Number(timeline.filled_s) || 0, Number(timeline.requested_s) || 0, 1) / 60;
     const W = 320;
     const H = 90;
-    svg.setAttribute('viewBox', `0 0 ${W} ${H}`);
-    svg.setAttribute('class', 'journey-chart');
-    svg.setAttribute('role', 'img');
     const tempos = path.map((w) => Number(w.tempo_bpm)).filter(Number.isFinite);
     const lo = Math.min(...tempos, 40);
     const hi = Math.max(...tempos, 120);
@@ -566,7 +565,6 @@
       el.sessionAudio.src = `${mix}?format=ogg`;
       el.sessionAudio.load();
       this.chart = journeyChart(this.timeline);
-      el.journey.replaceChildren(this.chart.svg);
       el.journey.hidden = false;
       this.announce(this.timeline.reason ? `This session is shorter than asked: ${str(this.timeline.reason)}.` : '');
       this.updateUi();
@@ -582,7 +580,7 @@
       this.failed = new Set();
       el.sessionAudio.removeAttribute('src');
       el.journey.hidden = true;
-      el.journey.replaceChildren();
+      el.journeyChart.replaceChildren();
       el.nowPlaying.textContent = '';
       this.announce('');
       el.player.hidden = true;

@@ -174,7 +174,7 @@ def test_schemathesis_finds_no_server_errors_and_schema_conformance(server, tmp_
         capture_output=True, text=True, timeout=400, cwd=tmp_path, env={**os.environ, "NO_COLOR": "1"})
     output = result.stdout[-6000:] + result.stderr[-2000:]
     assert result.returncode == 0, output
-    assert re.search(r"Tested:\s+6\b", result.stdout), output  # detect, session, feedback, media, healthz, readyz
+    assert re.search(r"Tested:\s+7\b", result.stdout), output  # detect, session, feedback, mix, media, healthz, readyz
 
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is installed by `make setup`")

@@ -49,7 +49,7 @@ EPS = 1e-6
 # what an item of each source sounds like, for the person: every EMOPIA clip is a solo piano
 # performance; ingested media is the person's own (its instruments are not measured)
 SOUNDS = {"emopia": "solo piano", "user": "your own media"}
-GRID_S = 30.0  # seconds between the waypoints a stage's scores are computed at
+GRID_S = 60.0  # seconds between the waypoints a stage's scores are computed at (the path is per minute)
 RESERVE = "reserve"  # what the next-track choice says when a stage must end to leave the final stage its music
 
 
