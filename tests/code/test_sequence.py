@@ -13,7 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from emoheal.kg.planner import Planner
-from emoheal.retrieval.sequence import ItemArrays, SequenceSettings, folded_tempo, sequence_session, tempo_step
+from emoheal.retrieval.item_arrays import ItemArrays
+from emoheal.retrieval.path_scoring import folded_tempo, tempo_step
+from emoheal.retrieval.sequence import SequenceSettings, sequence_session
 from tests.code.test_retrieval import synthetic_items
 
 S = SequenceSettings()

@@ -164,7 +164,7 @@ class RetrievalIndex:
     @cached_property
     def arrays(self):
         """The item table as numpy columns (made once; see retrieval.sequence)."""
-        from emoheal.retrieval.sequence import ItemArrays
+        from emoheal.retrieval.item_arrays import ItemArrays
 
         return ItemArrays.from_items(self.items)
 

@@ -28,8 +28,6 @@ dry). Above a threshold the caller restricts the catalogue to FAISS neighbours o
 
 from __future__ import annotations
 
-import bisect
-import dataclasses
 import math
 from dataclasses import dataclass, field, fields
 from typing import NamedTuple
@@ -37,15 +35,11 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from emoheal.kg.planner import RANGE_KEYS
-from emoheal.retrieval.assemble import SessionSettings, fifths_positions
-from emoheal.retrieval.scoring import ScoringSettings, range_fit, text_rank, valence_arousal_fit
+from emoheal.retrieval.assemble import SessionSettings
+from emoheal.retrieval.item_arrays import EPS, ItemArrays, rounded
+from emoheal.retrieval.path_scoring import PlanPath, ScoreView, StageScorer, felt_tempo
+from emoheal.retrieval.scoring import ScoringSettings
 
-# what the path says per minute, and the ranges that follow it
-PATH_PARAMS = ("tempo_bpm", "loudness_lufs", "density_onsets_per_s")
-_RATIO = {"tempo_bpm", "density_onsets_per_s"}  # ranges that follow the path by ratio, not by offset
-STATIC_PARAMS = ("mode_major", "register_midi", "brightness_hz")
-EPS = 1e-6
 # what an item of each source sounds like, for the person: every EMOPIA clip is a solo piano
 # performance; ingested media is the person's own (its instruments are not measured)
 SOUNDS = {"emopia": "solo piano", "user": "your own media"}
@@ -101,262 +95,6 @@ class SequenceSettings:
         base = {"scoring": session.scoring, "target_max_arousal": session.target_max_arousal,
                 "target_density_factor": session.target_density_factor}
         return cls.from_dict({**base, **(values or {})})
-
-
-@dataclass(frozen=True)
-class ItemArrays:
-    """The item table as numpy columns, made once per index: nothing goes through pandas per track."""
-    ids: np.ndarray
-    titles: np.ndarray
-    media_type: np.ndarray
-    media_path: np.ndarray
-    poster_path: np.ndarray
-    duration: np.ndarray
-    tempo: np.ndarray
-    mode: np.ndarray
-    key: np.ndarray
-    loudness: np.ndarray
-    density: np.ndarray
-    register: np.ndarray
-    brightness: np.ndarray
-    valence: np.ndarray
-    arousal: np.ndarray
-    fifths: np.ndarray
-    cuts: tuple  # per item, sorted cut points in seconds (empty when the index has none)
-    log_tempo: np.ndarray  # log2, where ratios are what is heard
-    log_density: np.ndarray
-    source: np.ndarray  # emopia | user (what the music is: see SOUNDS)
-
-    @classmethod
-    def from_items(cls, items: pd.DataFrame) -> ItemArrays:
-        def col(name, dtype=np.float64):
-            return items[name].to_numpy(dtype=dtype)
-
-        cuts = tuple(np.asarray(c, dtype=np.float64) if c is not None else np.zeros(0)
-                     for c in items["cut_points_s"]) if "cut_points_s" in items else \
-            tuple(np.zeros(0) for _ in range(len(items)))
-        return cls(ids=col("id", object), titles=col("title", object), media_type=col("media_type", object),
-                   media_path=col("media_path", object), poster_path=col("poster_path", object),
-                   duration=col("duration_s"), tempo=col("tempo_bpm"), mode=col("mode_major"),
-                   key=col("key", object), loudness=col("loudness_lufs"), density=col("density_onsets_per_s"),
-                   register=col("register_midi"), brightness=col("brightness_hz"), valence=col("valence"),
-                   arousal=col("arousal"),
-                   fifths=fifths_positions(items["key"]) if len(items) else np.zeros(0, np.int64), cuts=cuts,
-                   log_tempo=np.log2(np.maximum(col("tempo_bpm"), EPS)),
-                   log_density=np.log2(np.maximum(col("density_onsets_per_s"), EPS)),
-                   source=col("source", object) if "source" in items else np.full(len(items), None, dtype=object))
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def measured(self, row: int) -> dict:
-        """A track's measured values (made once per item)."""
-        cache = self.__dict__.setdefault("_measured", {})
-        if row not in cache:
-            cache[row] = {"tempo_bpm": _num(self.tempo[row]), "key": str(self.key[row]),
-                          "loudness_lufs": _num(self.loudness[row]), "arousal": _num(self.arousal[row]),
-                          "valence": _num(self.valence[row]), "mode_major": _num(self.mode[row]),
-                          "density_onsets_per_s": _num(self.density[row])}
-        return cache[row]
-
-    @property
-    def row_of(self) -> dict:
-        """Item id -> row (made once per arrays)."""
-        cached = self.__dict__.get("_row_of")
-        if cached is None:
-            cached = {item: i for i, item in enumerate(self.ids)}
-            object.__setattr__(self, "_row_of", cached)
-        return cached
-
-    def take(self, rows: np.ndarray) -> ItemArrays:
-        """The arrays of a subset of items (e.g. FAISS candidates), in `rows` order."""
-        values = {f.name: getattr(self, f.name) for f in fields(self)}
-        return ItemArrays(**{k: tuple(v[i] for i in rows) if k == "cuts" else v[rows] for k, v in values.items()})
-
-
-def _felt(tempo: float, reference: float) -> float:
-    """folded_tempo for one value (plain Python)."""
-    return min((tempo * 0.5, tempo, tempo * 2.0), key=lambda x: abs(x - reference))
-
-
-def folded_tempo(tempo: np.ndarray | float, reference: np.ndarray | float) -> np.ndarray:
-    """The metrical level of a measured tempo (×½, ×1, ×2) nearest a reference: the felt tempo
-    a beat tracker may report at double or half time."""
-    tempo = np.asarray(tempo, dtype=np.float64)
-    levels = np.stack([tempo * 0.5, tempo, tempo * 2.0])
-    best = np.argmin(np.abs(levels - reference), axis=0)
-    return np.take_along_axis(levels, best[None], axis=0)[0]
-
-
-def tempo_step(a: np.ndarray | float, b: float) -> np.ndarray:
-    """Octave-folded tempo difference (BPM): the nearest of a/2, a, 2a to b."""
-    a = np.asarray(a, dtype=np.float64)
-    return np.minimum(np.minimum(np.abs(a - b), np.abs(0.5 * a - b)), np.abs(2.0 * a - b))
-
-
-def fifths_step(a: np.ndarray, b: int) -> np.ndarray:
-    d = np.abs(a - b)
-    return np.minimum(d, 12 - d)
-
-
-class _Path:
-    """The plan's per-minute waypoints, interpolated at any second (plain Python: a scalar lookup
-    per track, where numpy's call overhead would dominate)."""
-
-    KEYS = ("valence", "arousal", *PATH_PARAMS)
-
-    def __init__(self, plan: dict):
-        path = plan.get("path") or []
-        if not path:  # a plan without a path: each stage's values, held
-            path = [{"minute": st["start_minute"], "valence": st["valence"], "arousal": st["arousal"],
-                     **{p: st["targets"][p] for p in PATH_PARAMS}} for st in plan["stages"]]
-        self.minutes = [float(w["minute"]) for w in path]
-        self.rows = [[float(w[k]) for k in self.KEYS] for w in path]
-
-    def at(self, second: float) -> dict[str, float]:
-        m, xs = second / 60.0, self.minutes
-        if m <= xs[0]:
-            values = self.rows[0]
-        elif m >= xs[-1]:
-            values = self.rows[-1]
-        else:
-            j = bisect.bisect_right(xs, m) - 1
-            x = (m - xs[j]) / (xs[j + 1] - xs[j])
-            values = [a + x * (b - a) for a, b in zip(self.rows[j], self.rows[j + 1])]
-        return dict(zip(self.KEYS, values))
-
-
-class _StageScorer:
-    """A stage's score of items at a waypoint: the same formula as `score_stage` (descriptors
-    and valence/arousal, text rank, personal), with the tempo, loudness and density ranges and
-    the valence/arousal moved from the stage's centre to the path's values at that waypoint."""
-
-    def __init__(self, stage: dict, arr: ItemArrays, seq: SequenceSettings, text_cosine: np.ndarray | None,
-                 personal: np.ndarray | None):
-        s = seq.scoring
-        self.stage, self.s = stage, s
-        self.path_weight, self.path_scale = seq.path_tempo_weight, max(seq.path_tempo_scale_octaves, EPS)
-        t = stage["targets"]
-        pw = s.parameter_weights
-        self.pw, self.pw_sum = pw, sum(pw[p] for p in (*PATH_PARAMS, *STATIC_PARAMS))
-        static = pw["mode_major"] * np.where(np.isfinite(arr.mode), 1 - np.abs(arr.mode - float(t["mode_major"])), 0.0)
-        static = static + pw["register_midi"] * range_fit("register_midi", arr.register,
-                                                          *t[RANGE_KEYS["register_midi"]], s)
-        static = static + pw["brightness_hz"] * range_fit("brightness_hz", arr.brightness,
-                                                          *t[RANGE_KEYS["brightness_hz"]], s)
-        self.static_fit = static
-        w = s.weights
-        if text_cosine is None:
-            self.norm = w["descriptors"] + w["valence_arousal"]
-            self.text_part = np.zeros(len(arr))
-        else:
-            self.norm = sum(w.values())
-            self.text_part = w["text"] * text_rank(text_cosine)
-        self.text_part = self.text_part / (self.norm + seq.path_tempo_weight)  # as in the total
-        self.personal = s.personal_weight * personal if personal is not None else np.zeros(len(arr))
-        self.centre = {p: float(t[p]) for p in PATH_PARAMS}
-        self.ranges = {p: tuple(float(x) for x in t[RANGE_KEYS[p]]) for p in PATH_PARAMS}
-
-    def shifted_range(self, param: str, value: float) -> tuple[float, float]:
-        lo, hi = self.ranges[param]
-        c = self.centre[param]
-        if param in _RATIO:
-            k = value / c if c > 0 else 1.0
-            return lo * k, hi * k
-        return lo + value - c, hi + value - c
-
-    def view(self, arr: ItemArrays, rows: np.ndarray | None = None) -> _View:
-        """The columns scoring needs, for `rows` (all items for None), taken once."""
-        take = (lambda x: x) if rows is None else (lambda x: x[rows])
-        return _View(rows=np.arange(len(arr)) if rows is None else rows, tempo=take(arr.tempo),
-                     log_tempo=take(arr.log_tempo), log_density=take(arr.log_density), loudness=take(arr.loudness),
-                     valence=take(arr.valence), arousal=take(arr.arousal), fifths=take(arr.fifths),
-                     duration=take(arr.duration),
-                     base=take(self.static_fit), extra=take(self.text_part + self.personal))
-
-    def grid(self, v: _View, path: _Path, seconds: np.ndarray, light: bool = False) -> np.ndarray:
-        """Scores of the view's items at each of `seconds` (rows): one vectorised pass per stage,
-        where scoring at every track would pay numpy's call overhead a hundred times."""
-        waypoints = [path.at(float(t)) for t in seconds]
-        return self.score(v, {k: np.array([w[k] for w in waypoints])[:, None] for k in _Path.KEYS}, light)
-
-    def score(self, v: _View, wp: dict, light: bool = False) -> np.ndarray:
-        """Scores at one waypoint (scalars), or at several (column arrays: one row each). `light`
-        leaves out the tempo, density and loudness range fits (a cheaper ranking, to pick a pool)."""
-        s, pw = self.s, self.pw
-        if light:
-            va = valence_arousal_fit(v.valence, v.arousal, wp["valence"], wp["arousal"], s.va_sharpness)
-            off = v.log_tempo - np.log2(np.maximum(wp["tempo_bpm"], EPS))
-            near = np.exp(-0.5 * (np.abs(off - np.clip(np.round(off), -1, 1)) / self.path_scale) ** 2)
-            return self.s.weights["descriptors"] * v.base / self.pw_sum + self.s.weights["valence_arousal"] * va \
-                + self.path_weight * np.where(np.isfinite(near), near, 0.0)
-        lo, hi = self.shifted_range("tempo_bpm", wp["tempo_bpm"])
-        lo, hi = np.log2(np.maximum(lo, EPS)), np.log2(np.maximum(hi, EPS))
-        d = np.minimum(_outside(v.log_tempo, lo, hi),
-                       np.minimum(_outside(v.log_tempo - 1, lo, hi), _outside(v.log_tempo + 1, lo, hi))
-                       + s.tempo_octave_penalty)
-        desc = v.base + pw["tempo_bpm"] * _decay(d, s.scales["tempo_bpm"])
-        lo, hi = self.shifted_range("density_onsets_per_s", wp["density_onsets_per_s"])
-        d = _outside(v.log_density, np.log2(np.maximum(lo, EPS)), np.log2(np.maximum(hi, EPS)))
-        desc += pw["density_onsets_per_s"] * _decay(d, s.scales["density_onsets_per_s"])
-        lo, hi = self.shifted_range("loudness_lufs", wp["loudness_lufs"])
-        desc += pw["loudness_lufs"] * _decay(_outside(v.loudness, lo, hi), s.scales["loudness_lufs"])
-        va = valence_arousal_fit(v.valence, v.arousal, wp["valence"], wp["arousal"], s.va_sharpness)
-        # closeness of the felt tempo (the nearest of x1/2, x1, x2) to the path's, in octaves
-        off = v.log_tempo - np.log2(np.maximum(wp["tempo_bpm"], EPS))
-        octaves = np.abs(off - np.clip(np.round(off), -1, 1))
-        near = np.exp(-0.5 * (octaves / self.path_scale) ** 2)
-        near = np.where(np.isfinite(near), near, 0.0)
-        w = s.weights
-        return (w["descriptors"] * desc / self.pw_sum + w["valence_arousal"] * va + self.path_weight * near) \
-            / (self.norm + self.path_weight) + v.extra
-
-
-@dataclass(frozen=True)
-class _View:
-    rows: np.ndarray
-    tempo: np.ndarray
-    log_tempo: np.ndarray
-    log_density: np.ndarray
-    loudness: np.ndarray
-    valence: np.ndarray
-    arousal: np.ndarray
-    fifths: np.ndarray
-    duration: np.ndarray
-    base: np.ndarray  # the static part of the descriptor fit (weighted)
-    extra: np.ndarray  # text rank and personal bonus, already weighted
-    limits: np.ndarray | None = None  # the stage's hard limits, the person's exclusions, the final stage's
-    excluded: np.ndarray | None = None  # limits and the look-ahead's rank of each row (set by `with_masks`)
-    in_final: np.ndarray | None = None
-    reach_idx: np.ndarray | None = None  # into the padded cumulative sums (see _Supply.cumulative)
-    final_duration: np.ndarray | None = None  # duration where the row is within the final stage's limits, else 0
-    tempo_half: np.ndarray | None = None
-    tempo_double: np.ndarray | None = None
-
-    def key_near(self, max_distance: int) -> np.ndarray:
-        """(12, rows): whether each row's key lies within `max_distance` fifths of each position."""
-        table = self.__dict__.get("_key_near")
-        if table is None:
-            steps = np.abs(np.arange(12)[:, None] - self.fifths[None, :])
-            table = np.minimum(steps, 12 - steps) <= max_distance
-            object.__setattr__(self, "_key_near", table)
-        return table
-
-    def with_masks(self, limits, excluded, final_limits, reach_at) -> _View:
-        in_final = None if final_limits is None else final_limits[self.rows]
-        return dataclasses.replace(self, limits=limits[self.rows], excluded=excluded[self.rows], in_final=in_final,
-                                   reach_idx=reach_at[self.rows] + 1,
-                                   final_duration=None if in_final is None else self.duration * in_final,
-                                   tempo_half=0.5 * self.tempo, tempo_double=2.0 * self.tempo)
-
-
-def _outside(values: np.ndarray, low: float, high: float) -> np.ndarray:
-    return np.maximum(low - values, 0) + np.maximum(values - high, 0)
-
-
-def _decay(distance: np.ndarray, scale: float) -> np.ndarray:
-    fit = np.exp(-0.5 * (distance / scale) ** 2)
-    return np.where(np.isfinite(fit), fit, 0.0)  # an unmeasurable value fits nothing
 
 
 def _target_limits(arr: ItemArrays, stage: dict, goal: dict | None, s: SequenceSettings) -> tuple[np.ndarray, list]:
@@ -433,7 +171,7 @@ def sequence_session(plan: dict, items: pd.DataFrame | ItemArrays, s: SequenceSe
     rng = np.random.default_rng(seed)
     requested = 60.0 * float(plan["minutes"])
     n = len(arr)
-    path = _Path(plan)
+    path = PlanPath(plan)
     direction = (goal or {}).get("arousal_direction")
     id_row = arr.row_of
     exclude_rows = [id_row[i] for i in exclude if i in id_row]
@@ -459,8 +197,8 @@ def sequence_session(plan: dict, items: pd.DataFrame | ItemArrays, s: SequenceSe
         if n == 0:
             results.append(_empty(stage, "the index holds no items"))
             continue
-        scorer = _StageScorer(stage, arr, s, None if text_cosines is None else text_cosines[stage["name"]],
-                              personal)
+        scorer = StageScorer(stage, arr, s.scoring, s.path_tempo_weight, s.path_tempo_scale_octaves,
+                             None if text_cosines is None else text_cosines[stage["name"]], personal)
         limits, rules = _target_limits(arr, stage, goal, s)
         start_s = 60.0 * float(stage["start_minute"])
         full_view = scorer.view(arr)
@@ -553,7 +291,7 @@ def _empty(stage: dict, reason: str) -> dict:
             "alternatives": [], "constraints": [], "continuity": None}
 
 
-def _pool(scorer: _StageScorer, full: _View, path: _Path, seconds, per_waypoint: int) -> np.ndarray | None:
+def _pool(scorer: StageScorer, full: ScoreView, path: PlanPath, seconds, per_waypoint: int) -> np.ndarray | None:
     """Rows of the best items at the stage's start, centre and end (None: the catalogue is small
     enough to score whole at every track)."""
     n = len(full.rows)
@@ -573,7 +311,7 @@ class _Need(NamedTuple):
     in_final: bool  # the track is for the final stage
 
 
-def _choose(arr: ItemArrays, v: _View, scorer: _StageScorer, wp: dict, state: _State, excluded: np.ndarray,
+def _choose(arr: ItemArrays, v: ScoreView, scorer: StageScorer, wp: dict, state: _State, excluded: np.ndarray,
             limits: np.ndarray, direction: str | None, s: SequenceSettings, rng: np.random.Generator,
             need: _Need, supply: _Supply, want_alternatives: bool = False, scores: np.ndarray | None = None):
     """(row, score, relaxed rules, alternatives) of the next track among the view's rows, None when
@@ -678,7 +416,7 @@ def _why_none(state: _State, limits, direction, rules) -> str:
 
 
 def _place(arr: ItemArrays, row: int, score: float, state: _State, stage_end: float, final: bool, min_len: float,
-           tol: float, s: SequenceSettings, requested: float, path: _Path, crossfades: list) -> dict:
+           tol: float, s: SequenceSettings, requested: float, path: PlanPath, crossfades: list) -> dict:
     """Lay the chosen item on the timeline: overlap the previous track by the cross-fade, play it
     whole or trim it so the stage (the session, for the last stage) ends on time."""
     d = float(arr.duration[row])
@@ -722,17 +460,12 @@ def _place(arr: ItemArrays, row: int, score: float, state: _State, stage_end: fl
         "duration_s": round(play, 3), "fade_in_s": round(fade_in, 3), "fade_out_s": round(fade_out, 3),
         "item_duration_s": round(d, 3), "trim": None if not trimmed else {"kind": cut_kind, "at_s": round(play, 3)},
         "measured": dict(arr.measured(row)),
-        "felt_tempo_bpm": _num(_felt(float(arr.tempo[row]), wp["tempo_bpm"])),
+        "felt_tempo_bpm": rounded(felt_tempo(float(arr.tempo[row]), wp["tempo_bpm"])),
         "path": {"minute": round(mid / 60, 3), "tempo_bpm": round(wp["tempo_bpm"], 2),
                  "arousal": round(wp["arousal"], 3)},
         "score": round(score, 4), "media_type": str(arr.media_type[row]), "media_path": arr.media_path[row],
         "poster_path": arr.poster_path[row],
     }
-
-
-def _num(x) -> float | None:
-    x = float(x)
-    return round(x, 4) if math.isfinite(x) else None
 
 
 def _stage_result(stage: dict, tracks: list, stop_reason: str | None, rules: list, notes: list, alternatives: list,
@@ -751,10 +484,11 @@ def _stage_result(stage: dict, tracks: list, stop_reason: str | None, rules: lis
         return {"id": t["item_id"], "title": t["title"], "media_type": t["media_type"], "media_path": t["media_path"],
                 "poster_path": t["poster_path"], "start_s": t["start_s"], "duration_s": t["duration_s"],
                 "item_duration_s": t["item_duration_s"], "measured": {
-                    "tempo_bpm": _num(arr.tempo[row]), "mode_major": _num(arr.mode[row]), "key": str(arr.key[row]),
-                    "loudness_lufs": _num(arr.loudness[row]), "density_onsets_per_s": _num(arr.density[row]),
-                    "register_midi": _num(arr.register[row]), "brightness_hz": _num(arr.brightness[row]),
-                    "valence": _num(arr.valence[row]), "arousal": _num(arr.arousal[row])}}
+                    "tempo_bpm": rounded(arr.tempo[row]), "mode_major": rounded(arr.mode[row]),
+                    "key": str(arr.key[row]),
+                    "loudness_lufs": rounded(arr.loudness[row]), "density_onsets_per_s": rounded(arr.density[row]),
+                    "register_midi": rounded(arr.register[row]), "brightness_hz": rounded(arr.brightness[row]),
+                    "valence": rounded(arr.valence[row]), "arousal": rounded(arr.arousal[row])}}
 
     felt = [t["felt_tempo_bpm"] for t in tracks if t["felt_tempo_bpm"] is not None]
     third = max((len(felt) + 2) // 3, 1)

@@ -33,7 +33,8 @@ import numpy as np
 from emoheal.retrieval.assemble import SessionSettings, assemble_session
 from emoheal.retrieval.evaluation import quadrant
 from emoheal.retrieval.index import RetrievalIndex
-from emoheal.retrieval.sequence import SequenceSettings, fifths_step, folded_tempo, sequence_session, tempo_step
+from emoheal.retrieval.path_scoring import fifths_step, folded_tempo, tempo_step
+from emoheal.retrieval.sequence import SequenceSettings, sequence_session
 
 SYSTEMS = ("system", "one_per_stage", "random", "va_sorted")
 KEYS = ("minutes_filled", "arousal_never_rises", "p95_tempo_step_bpm", "p95_key_distance", "p95_loudness_step_lu",

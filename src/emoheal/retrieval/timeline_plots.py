@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 
 from emoheal.retrieval.index import RetrievalIndex
-from emoheal.retrieval.sequence import SequenceSettings, folded_tempo, sequence_session
+from emoheal.retrieval.path_scoring import folded_tempo
+from emoheal.retrieval.sequence import SequenceSettings, sequence_session
 from emoheal.retrieval.timeline_evaluation import KEYS, SYSTEMS
 
 
