@@ -12,18 +12,21 @@ Rules (SequenceSettings, from `conf/retrieval/` → `sequence`):
   loudness step bounded — relaxed in that order of importance (loudness, key, tempo) and said
   so when nothing else fits; estimated arousal never rises toward a calmer goal (never falls
   toward `uplift`) — never relaxed: the stage ends short with its reason instead;
-- a look-ahead keeps enough music for the rest of the session: a track is not chosen when the
-  items at or below its arousal (calming goals) would not fill the remaining time;
+- a look-ahead keeps enough music for the rest of the session: the music a track passes over on
+  the way down is limited to the slack spread over the tracks still to come, and the final
+  stage's music (within the goal's limits) is kept in reserve for it;
 - variety: among near-equal candidates (score within `near_equal` of the best, at most
   `near_equal_pool` of them) a seeded, score-weighted draw (weights exp((score − best) / T))
   picks the track, so people with the same plan get different sequences and a `seed`
   reproduces one.
 
 Speed: every item's static fit (mode, register, brightness, text, personal) is computed once
-per stage; each stage then draws from a pool — the best `pool_per_waypoint` items at its start,
-centre and end — and scores only that pool per track (the whole catalogue when the pool runs
-dry). Above a threshold the caller restricts the catalogue to FAISS neighbours of waypoints
-(see `retrieve_sequence`), so the cost per track does not grow with the catalogue.
+per stage; each stage then draws from a pool — the best `pool_per_waypoint` items at its start
+and end by a cheaper ranking — scored once on a grid of the path's minutes (path_scoring), so a
+track costs a handful of array operations over the pool; when the pool runs dry the whole
+catalogue is scored once and a fresh pool made. Above a threshold the caller restricts the
+catalogue to FAISS neighbours of waypoints (see `retrieve_sequence`), so the cost per track does
+not grow with the catalogue (benchmarks/session_speed.py).
 """
 
 from __future__ import annotations
