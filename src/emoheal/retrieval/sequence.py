@@ -222,8 +222,10 @@ def sequence_session(plan: dict, items: pd.DataFrame | ItemArrays, s: SequenceSe
             middle = state.cursor + min(typical, remaining) / 2
             wp = path.at(middle)
             row_scores = grid[min(max(int(round((middle - grid_t0) / GRID_S)), 0), len(grid_times) - 1)]
-            need = _Need(s.supply_factor * max(requested - state.cursor - typical, 0.0),
-                         s.supply_factor * (requested - max(state.cursor + typical, final_start)),
+            # what must stay in reach: the rest of the session (a candidate's reach counts itself), and
+            # the final stage's time (a reserve: taken before it, gone for it)
+            need = _Need(s.supply_factor * max(requested - state.cursor, 0.0),
+                         s.supply_factor * (requested - max(state.cursor, final_start)),
                          final_limits, max(requested - state.cursor, 0.0) / max(typical, 1.0), final)
             pick = None
             for i, view in enumerate(views):  # the stage's pool first, the whole catalogue when it runs dry
