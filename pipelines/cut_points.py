@@ -27,6 +27,6 @@ if __name__ == "__main__":
                                                             cfg["edge_s"])})
     cuts = pd.DataFrame(rows, columns=["id", "cut_points_s"])
     cuts.to_parquet(root / "cuts.parquet", index=False)
-    per_minute = [len(c) for c in cuts["cut_points_s"]]
-    print(f"cut points: {len(cuts)} items, median {int(pd.Series(per_minute).median()) if per_minute else 0} "
+    per_item = [len(c) for c in cuts["cut_points_s"]]
+    print(f"cut points: {len(cuts)} items, median {int(pd.Series(per_item).median()) if per_item else 0} "
           f"per item, {unreadable} unreadable")
