@@ -47,3 +47,42 @@ def test_every_option_composes(group, options):
 def test_ddp_trainer_runs_two_processes():
     trainer = compose("trainer=ddp")["trainer"]
     assert trainer["strategy"] == "ddp" and trainer["devices"] == 2
+
+
+def _leaves(tree: dict, prefix: tuple = ()) -> dict:
+    """{(key, path, ...): value} for every leaf of a nested mapping (lists are leaves)."""
+    out = {}
+    for key, value in tree.items():
+        if isinstance(value, dict) and value:
+            out.update(_leaves(value, (*prefix, key)))
+        else:
+            out[(*prefix, key)] = value
+    return out
+
+
+def _at(params: dict, path: tuple):
+    for key in path:
+        params = params[key]
+    return params
+
+
+@pytest.mark.parametrize("profile", sorted(p.stem for p in (ROOT / "conf" / "profile").glob("*.yaml")))
+def test_every_key_a_profile_sets_survives_composition(profile):
+    """A profile is the last word: each value it sets (a group's key or a root key such as
+    evaluate.baseline.max_features), and each group option it picks, is what params.yaml gets."""
+    spec = yaml.safe_load((ROOT / "conf" / "profile" / f"{profile}.yaml").read_text())
+    params = compose(f"profile={profile}")
+    own = _leaves({k: v for k, v in spec.items() if k != "defaults"})
+    for path, value in own.items():
+        assert _at(params, path) == value, f"profile {profile} sets {'.'.join(path)}={value!r}, composed differs"
+    for entry in spec.get("defaults", []):
+        (group, option), = entry.items()
+        group = group.removeprefix("override /")
+        chosen = compose(f"{group}={option}")[group]  # resolved (${oc.env:...} paths)
+        for path, value in _leaves(chosen, (group,)).items():
+            if path not in own:
+                assert _at(params, path) == value, f"profile {profile} picks {group}={option}; {'.'.join(path)} differs"
+
+
+def test_ci_profile_keeps_its_small_baseline():
+    assert compose("profile=ci")["evaluate"]["baseline"]["max_features"] == 20000
