@@ -15,11 +15,13 @@ export BENTOML_HOME ?= $(CURDIR)/.bentoml
 export BENTOML_DO_NOT_TRACK := True
 SERVE_PORT ?= 3000
 
-.PHONY: help setup apt venv params run test test-all lint serve bento bento-models wheel bench monitor mlflow-ui lock clean
+.PHONY: help setup apt venv params have-params dvc run test test-all lint serve bento bento-models wheel bench monitor mlflow-ui lock clean
 
 help:
 	@echo "make setup      Debian packages + .venv from requirements/lock.txt (idempotent)"
-	@echo "make run        setup, then the whole pipeline on PROFILE=$(PROFILE) (dvc repro)"
+	@echo "make run        setup, compose params.yaml for PROFILE=$(PROFILE), then the whole pipeline (dvc repro)"
+	@echo "make params     compose params.yaml for PROFILE=$(PROFILE) only; no other target rewrites it"
+	@echo "make dvc        dvc with .venv/bin on PATH (stages call python): make dvc ARGS=\"exp run -S corpus=full\""
 	@echo "make test       setup, then the test suite (what CI runs)"
 	@echo "make test-all   setup, then every test, slow ones included"
 	@echo "make lint       ruff"
@@ -50,9 +52,20 @@ $(VENV)/.installed: requirements/lock.txt pyproject.toml
 	@$(BIN)/python -c "import emoheal, torch, torchaudio, lightning, transformers, mlflow, dvc, soundfile, pretty_midi" || { echo "setup failed: the venv does not import"; exit 1; }
 	@touch $@
 
-# params.yaml for the chosen profile (DVC does the same itself on `dvc exp run -S ...`).
+# params.yaml for the chosen profile (DVC does the same itself on `dvc exp run -S ...`). Only `run`
+# (and `make params`) compose it: every other target reads the params.yaml it finds, so a
+# `make run PROFILE=paper` or a `dvc exp run -S ...` workspace keeps its parameters.
 params: setup
 	$(BIN)/emoheal params profile=$(PROFILE) -o params.yaml
+
+# For targets that read params.yaml but must not recompose it (PROFILE would overwrite an experiment's).
+have-params:
+	@test -f params.yaml || { echo "no params.yaml here: run \`make run\` (or \`make params PROFILE=...\`) first" >&2; exit 1; }
+
+# DVC with the venv first on PATH (exported above): the stage commands call a bare `python`, which
+# outside it is the system's, without emoheal (ModuleNotFoundError in the first stage).
+dvc: setup
+	$(BIN)/dvc $(ARGS)
 
 run: params
 	@start=$$(date +%s); \
@@ -73,21 +86,22 @@ lint: setup
 	$(BIN)/ruff check src pipelines serving tests benchmarks
 
 # The MLflow registry's champion + graph + index + media into the BentoML model store.
-bento-models: params
+bento-models: setup have-params
 	$(BIN)/emoheal bento import
 
 wheel: setup
 	rm -rf dist && $(BIN)/python -m pip wheel -q --no-deps --no-build-isolation -w dist . 2> >(grep -v "^WARNING: Location" >&2)
 
+# bentofile.yaml takes the wheel from EMOHEAL_WHEEL, so its name (the version) is written nowhere.
 bento: bento-models wheel
-	$(BIN)/bentoml build -f serving/bentofile.yaml .
+	EMOHEAL_WHEEL=$$(ls dist/emoheal-*.whl) $(BIN)/bentoml build -f serving/bentofile.yaml .
 	@echo "containerise where Docker runs: bentoml containerize emoheal:latest (see README)"
 
 serve: setup
 	@test -d "$(BENTOML_HOME)/models/emoheal-session" || $(MAKE) bento-models
 	$(BIN)/bentoml serve serving.service:EmoHeal --host 127.0.0.1 --port $(SERVE_PORT)
 
-monitor: params
+monitor: setup have-params
 	$(BIN)/emoheal monitor $(if $(SINCE),--since $(SINCE))
 
 mlflow-ui: setup
@@ -98,6 +112,13 @@ lock:
 	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
 	.lockenv/bin/pip install -q -r requirements/base.in
 	.lockenv/bin/pip freeze --exclude-editable | grep -v "^emoheal" > requirements/lock.txt
+	@# the serving lock (what the Bento installs): serving.in resolved with lock.txt as constraints, so
+	@# its pins are lock.txt's; a dry run, so nothing more is installed
+	.lockenv/bin/pip install -q --dry-run --ignore-installed --report .lockenv/serving.json \
+		-c requirements/lock.txt -r requirements/serving.in
+	.lockenv/bin/python requirements/subset_lock.py .lockenv/serving.json requirements/lock.txt \
+		requirements/serving.in > .lockenv/serving.txt
+	mv .lockenv/serving.txt requirements/serving.txt
 	rm -rf .lockenv
 
 bench: setup

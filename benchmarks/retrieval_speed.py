@@ -22,9 +22,10 @@ import numpy as np
 import pandas as pd
 
 from emoheal.kg.planner import load_planner
-from emoheal.retrieval.assemble import SessionSettings
+from emoheal.retrieval.config import settings_from_config
 from emoheal.retrieval.index import RetrievalIndex, _faiss_index, descriptor_vectors, load_index
 from emoheal.retrieval.retrieve import retrieve
+from emoheal.settings import SessionSettings, load_settings
 from emoheal.utils.io import write_json
 
 NUMERIC = ["tempo_bpm", "mode_major", "loudness_lufs", "density_onsets_per_s", "register_midi", "brightness_hz",
@@ -50,8 +51,7 @@ def make_index(items: pd.DataFrame) -> RetrievalIndex:
     return RetrievalIndex(items, unit, meta, None, _faiss_index(unit, "flat", 256))
 
 
-def session_latency(index: RetrievalIndex, plans, goal, threshold: int) -> dict:
-    settings = SessionSettings()
+def session_latency(index: RetrievalIndex, plans, goal, threshold: int, settings: SessionSettings) -> dict:
     for plan in plans[:3]:
         retrieve(plan, index, settings, goal, candidate_threshold=threshold)  # warm-up
     times = []
@@ -97,20 +97,23 @@ def scale_run(real: np.ndarray, sizes: list[int], queries: int = 200, k: int = 1
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--index", default="models/corpus/index")
-    parser.add_argument("--graph", default="models/kg/graph.json")
+    parser.add_argument("--params", default="params.yaml", help="composed params (retrieval settings, paths)")
+    parser.add_argument("--index", help="retrieval index (default: the one in the params' paths.corpus)")
+    parser.add_argument("--graph", help="compiled graph (default: the one in the params' paths.kg)")
     parser.add_argument("--max-items", type=int, default=1_000_000)
     parser.add_argument("--out", default="benchmarks/results/retrieval_speed.json")
     args = parser.parse_args()
-    real = load_index(args.index).items
-    planner = load_planner(args.graph)
+    params = load_settings(args.params)
+    settings, _ = settings_from_config(params.retrieval)
+    real = load_index(args.index or params.paths.index).items
+    planner = load_planner(args.graph or params.paths.graph)
     plans = [planner.plan({label: 1.0}, "sleep").to_dict() for label in planner.labels]
     goal = planner.goals["sleep"]
     result = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count()}, "sessions": {}}
     for n in (1_000, 10_000):
         index = make_index(synthetic_items(real, n, seed=n))
-        full = session_latency(index, plans, goal, threshold=10 ** 9)  # baseline: score every item
-        cand = session_latency(index, plans, goal, threshold=5_000)
+        full = session_latency(index, plans, goal, 10 ** 9, settings)  # baseline: score every item
+        cand = session_latency(index, plans, goal, 5_000, settings)
         result["sessions"][str(n)] = {"score_every_item": full, "faiss_candidates": cand}
         print(f"{n:>6,} items: a session takes {full['median_ms']} ms scoring every item, "
               f"{cand['median_ms']} ms with FAISS candidates (aim <= 5 ms)")

@@ -28,10 +28,9 @@ import numpy as np  # noqa: E402
 from retrieval_speed import synthetic_items  # noqa: E402  (the script's folder is on the path)
 
 from emoheal.kg.planner import load_planner  # noqa: E402
-from emoheal.retrieval.assemble import SessionSettings  # noqa: E402
 from emoheal.retrieval.index import RetrievalIndex, _faiss_index, descriptor_vectors, load_index  # noqa: E402
 from emoheal.retrieval.retrieve import retrieve, retrieve_sequence  # noqa: E402
-from emoheal.retrieval.sequence import SequenceSettings  # noqa: E402
+from emoheal.settings import load_settings  # noqa: E402
 from emoheal.utils.io import write_json  # noqa: E402
 
 GOAL_P99_MS = 20.0
@@ -74,21 +73,20 @@ def latency(fn, plans: list[dict]) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--index", default="models/corpus/index")
-    parser.add_argument("--graph", default="models/kg/graph.json")
-    parser.add_argument("--params", default="params.yaml", help="composed params (retrieval settings)")
+    parser.add_argument("--index", help="retrieval index (default: the one in the params' paths.corpus)")
+    parser.add_argument("--graph", help="compiled graph (default: the one in the params' paths.kg)")
+    parser.add_argument("--params", default="params.yaml", help="composed params (retrieval settings, paths)")
     parser.add_argument("--sessions", type=int, default=200)
     parser.add_argument("--minutes", type=float, default=60.0)
     parser.add_argument("--max-items", type=int, default=1_000_000)
     parser.add_argument("--out", default="benchmarks/results/session_speed.json")
     args = parser.parse_args()
     from emoheal.retrieval.config import settings_from_config
-    from emoheal.utils.io import load_params
 
-    one_item, sequence = settings_from_config(load_params(args.params)["retrieval"]) if Path(args.params).is_file() \
-        else (SessionSettings(), SequenceSettings())
-    real = load_index(args.index).items
-    planner = load_planner(args.graph)
+    params = load_settings(args.params)
+    one_item, sequence = settings_from_config(params.retrieval)
+    real = load_index(args.index or params.paths.index).items
+    planner = load_planner(args.graph or params.paths.graph)
     goal = planner.goals["sleep"]
     plans = plans_for(planner, args.sessions, args.minutes, seed=1)
     result = {"machine": {"python": platform.python_version(), "cpus": os.cpu_count(),

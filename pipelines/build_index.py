@@ -8,14 +8,14 @@ import pandas as pd
 from _common import stage_params
 from emoheal.corpus.manifest import read_manifest
 from emoheal.retrieval.index import build_index
+from emoheal.settings import INDEX_DIR, as_settings
 
 if __name__ == "__main__":
-    params = stage_params(__doc__)
-    root = Path(params["paths"]["corpus"])
-    cfg = params["retrieval"]["index"]
+    params = as_settings(stage_params(__doc__))
+    root = Path(params.paths.corpus)
     meta = build_index(read_manifest(root / "manifest.parquet"), pd.read_parquet(root / "descriptors.parquet"),
                        pd.read_parquet(root / "estimates.parquet"), pd.read_parquet(root / "scores.parquet"),
-                       root / "embeddings", root / "index", cfg["kind"], cfg["exact_below"], cfg["nlist"],
+                       root / "embeddings", root / INDEX_DIR, params.retrieval.index,
                        cuts=pd.read_parquet(root / "cuts.parquet"))
     print(f"index: {meta['items']} items ({meta['left_out']} left out), backend {meta['backend']}, "
           f"descriptor index {meta['descriptor_index']}")

@@ -17,9 +17,9 @@ if __name__ == "__main__":
                       "ece_calibrated": calibration["dev_ece_after"],
                       "temperature": calibration["temperature"]}
     metrics_path = f"{paths['metrics']}/emotion.json"
-    if params["tracking"].get("enabled", True):
+    if params["tracking"]["enabled"]:
         tags = {"git_commit": git_commit(), "data_hash": metrics["data_hash"],
-                "model_version": metrics["model_version"], "profile": str(params.get("profile")),
+                "model_version": metrics["model_version"], "profile": params["profile"],
                 **dvc_hashes([paths["raw"], paths["prepared"], f"{paths['model']}/model"])}
         write_json(metrics_path, metrics)
         metrics["mlflow"] = log_and_register(params, read_run_id(paths["model"]), paths["model"], metrics,

@@ -8,21 +8,21 @@ from _common import stage_params
 from emoheal.data.prepared import read_prepared
 from emoheal.emotion.predictor import EmotionPredictor
 from emoheal.kg.planner import load_planner
-from emoheal.retrieval.assemble import SessionSettings
+from emoheal.retrieval.config import settings_from_config
 from emoheal.retrieval.evaluation import evaluate_sessions
 from emoheal.retrieval.index import load_index
 from emoheal.retrieval.plots import write_plots
-from emoheal.retrieval.scoring import ScoringSettings
+from emoheal.settings import as_settings
 from emoheal.utils.io import write_json
 
 if __name__ == "__main__":
     params = stage_params(__doc__)
     paths, cfg = params["paths"], params["retrieval"]
     evaluate = cfg["evaluate"]
-    session = dict(cfg["session"])
-    settings = SessionSettings(**{**session, "scoring": ScoringSettings.from_dict(session.pop("scoring"))})
-    index = load_index(Path(paths["corpus"]) / "index")
-    planner = load_planner(Path(paths["kg"]) / "graph.json")
+    settings, _ = settings_from_config(cfg)
+    layout = as_settings(params).paths
+    index = load_index(layout.index)
+    planner = load_planner(layout.graph)
     goal = evaluate["goal"]
     one_hot = [planner.plan({label: 1.0}, goal).to_dict() for label in planner.labels]
     test = read_prepared(paths["prepared"], "test")

@@ -13,6 +13,7 @@ from emoheal.retrieval.config import settings_from_config
 from emoheal.retrieval.index import load_index
 from emoheal.retrieval.timeline_evaluation import evaluate_timelines
 from emoheal.retrieval.timeline_plots import write_timeline_plots
+from emoheal.settings import as_settings
 from emoheal.utils.io import write_json
 
 if __name__ == "__main__":
@@ -20,8 +21,9 @@ if __name__ == "__main__":
     paths, cfg = params["paths"], params["retrieval"]
     evaluate = cfg["evaluate_sessions"]
     one_item, sequence = settings_from_config(cfg)
-    index = load_index(Path(paths["corpus"]) / "index")
-    planner = load_planner(Path(paths["kg"]) / "graph.json")
+    layout = as_settings(params).paths
+    index = load_index(layout.index)
+    planner = load_planner(layout.graph)
     goal, minutes = evaluate["goal"], evaluate["minutes"]
     one_hot = [planner.plan({label: 1.0}, goal, minutes).to_dict() for label in planner.labels]
     test = read_prepared(paths["prepared"], "test")

@@ -9,7 +9,7 @@ from emoheal.emotion.train import train_emotion_model
 if __name__ == "__main__":
     params = stage_params(__doc__)
     try:
-        result = train_emotion_model(params, track=params["tracking"].get("enabled", True))
+        result = train_emotion_model(params, track=params["tracking"]["enabled"])
     except BackboneUnavailableError as exc:
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(2)

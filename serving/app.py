@@ -54,7 +54,7 @@ class NotReady(Exception):
     pass
 
 
-def build_app(get_backend: Callable[[], Any], max_text_chars: int = 2000) -> FastAPI:
+def build_app(get_backend: Callable[[], Any], max_text_chars: int) -> FastAPI:
     DetectRequest, SessionRequest = request_models(max_text_chars)
     app = FastAPI(title="EmoHeal", version=__version__, docs_url=None, redoc_url=None,
                   description="Words → emotions → a three-stage music session (match, guide, target). "

@@ -13,31 +13,66 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 
 from emoheal import __version__
+from emoheal.bento.store import MEDIA_DIR, SAFETY_DIR, SETTINGS_FILE
 from emoheal.emotion.artifacts import read_meta
 from emoheal.emotion.predictor import Prediction
 from emoheal.retrieval.config import settings_from_config
 from emoheal.session.runner import RunnerPaths, SessionRunner
+from emoheal.settings import GRAPH_FILE, INDEX_DIR, Bundle, Serving
+from emoheal.settings.base import validate
 from emoheal.utils.io import read_json
 
 log = logging.getLogger("emoheal.serving")
 RUNTIMES = ("onnx-int8", "onnx", "torch")
 ENV_OVERRIDES = {"EMOHEAL_FEEDBACK_DB": "feedback_db", "EMOHEAL_RECORDS_DB": "records_db", "EMOHEAL_LOCALE": "locale",
-                 "EMOHEAL_MAX_TEXT_CHARS": "max_text_chars"}
+                 "EMOHEAL_MAX_TEXT_CHARS": "max_text_chars", "EMOHEAL_WORKERS": "workers"}
 CONTENT_TYPES = {".flac": "audio/flac", ".wav": "audio/wav", ".ogg": "audio/ogg", ".mp3": "audio/mpeg",
                  ".m4a": "audio/mp4", ".mp4": "video/mp4", ".webm": "video/webm", ".mkv": "video/x-matroska",
                  ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
 
 
+def _bundle_hint(key: str) -> str:
+    """Where a settings.json key comes from, and how to fix it."""
+    top = key.split(".", 1)[0]
+    env = [name for name, k in ENV_OVERRIDES.items() if k == top] + \
+        (["EMOHEAL_DETECTOR_RUNTIME"] if key == "detector.runtime" else [])
+    origin = "conf/retrieval/*.yaml" if top == "retrieval" else "conf/serving/*.yaml" if top in Serving.model_fields \
+        else "the bundle's provenance"
+    return (f"written from {origin} by `emoheal bento import`: rebuild the bundle with `make bento-models`"
+            + (f", or fix {env[0]}" if env else ""))
+
+
+def check_settings(settings: Any, source: str) -> dict[str, Any]:
+    """A bundle's settings, validated (a ParamsError names `source`, the key and its conf/ home)."""
+    validate(Bundle, settings, source, _bundle_hint)
+    return settings
+
+
 def load_settings(session_dir: str | Path) -> dict[str, Any]:
-    """The serving section the bundle was built with, then EMOHEAL_* environment overrides."""
-    settings = read_json(Path(session_dir) / "settings.json")
+    """The settings the bundle was built with (conf/serving, the retrieval sections that choose the
+    music, provenance), checked; then the EMOHEAL_* environment overrides, checked again."""
+    path = Path(session_dir) / SETTINGS_FILE
+    settings = check_settings(read_json(path), str(path))
+    overridden = []
     for env, key in ENV_OVERRIDES.items():
         if os.environ.get(env):
-            value = os.environ[env]
-            settings[key] = int(value) if key == "max_text_chars" else value
+            settings[key] = _typed(os.environ[env], type(settings[key]))
+            overridden.append(env)
     if os.environ.get("EMOHEAL_DETECTOR_RUNTIME"):
         settings["detector"] = {**settings["detector"], "runtime": os.environ["EMOHEAL_DETECTOR_RUNTIME"]}
-    return settings
+        overridden.append("EMOHEAL_DETECTOR_RUNTIME")
+    return check_settings(settings, f"{path} with {', '.join(overridden)}") if overridden else settings
+
+
+def _typed(value: str, kind: type) -> Any:
+    """An environment variable's text as the setting's type; left as text when it is not one, so
+    the check names the key and shows the value."""
+    if kind is int:
+        try:
+            return int(value)
+        except ValueError:
+            return value
+    return value
 
 
 def chosen_runtime(emotion_dir: str | Path, requested: str) -> str:
@@ -81,7 +116,8 @@ class Backend:
     def __init__(self, emotion_dir: str | Path, session_dir: str | Path, predictor: Any = None,
                  settings: dict[str, Any] | None = None):
         self.emotion_dir, self.session_dir = Path(emotion_dir), Path(session_dir)
-        self.settings = settings or load_settings(self.session_dir)
+        self.settings = check_settings(settings, "settings") if settings is not None \
+            else load_settings(self.session_dir)
         bundle = self.emotion_dir / "bundle.json"
         self.bundle = read_json(bundle) if bundle.is_file() else {}
         self.meta = read_meta(self.emotion_dir / "model")
@@ -89,23 +125,21 @@ class Backend:
         if predictor is None:
             predictor = load_predictor(self.emotion_dir, self.runtime, self.settings["detector"]["threads"])
         self.predictor = predictor
-        paths = RunnerPaths(str(self.emotion_dir), str(self.session_dir / "graph.json"),
-                            str(self.session_dir / "index"), str(self.session_dir / "safety"))
-        if "retrieval" not in self.settings:
-            raise ValueError(f"{self.session_dir}/settings.json has no retrieval settings (a bundle made before "
-                             "sequenced sessions): rebuild it with `make bento-models`")
+        paths = RunnerPaths(str(self.emotion_dir), str(self.session_dir / GRAPH_FILE),
+                            str(self.session_dir / INDEX_DIR), str(self.session_dir / SAFETY_DIR))
+        # the retrieval settings the bundle carries: what `make bento` composed from conf/retrieval
         _, sequence = settings_from_config(self.settings["retrieval"])
         self.runner = SessionRunner(paths, locale=self.settings["locale"], feedback_db=self.settings["feedback_db"],
-                                    predictor=predictor, max_text_chars=int(self.settings["max_text_chars"]),
+                                    predictor=predictor, max_text_chars=self.settings["max_text_chars"],
                                     sequence=sequence)
         self.items = self.runner.index.items.set_index("id", drop=False)
         from emoheal.monitoring.records import RecordStore
 
         # derived request records for monitoring (never text); next to the feedback store by default
-        records_db = self.settings.get("records_db") or str(Path(self.settings["feedback_db"]).with_name(
+        records_db = self.settings["records_db"] or str(Path(self.settings["feedback_db"]).with_name(
             "records.sqlite"))
         self.records = RecordStore(records_db)
-        self.media_root = (self.session_dir / "media").resolve()
+        self.media_root = (self.session_dir / MEDIA_DIR).resolve()
         self.versions = {"emoheal": __version__, "emotion_model": self.meta["version"],
                          "registry_version": self.bundle.get("registry_version"), "runtime": self.runtime,
                          "safety_model": self.runner.screen.version, "graph": self.runner.planner.version,
@@ -144,7 +178,7 @@ class Backend:
             found = self.media(item_id, "audio")
             return None if found is None else found[0]
 
-        cache = self.settings.get("mix_cache") or str(Path(self.settings["feedback_db"]).with_name("mix"))
+        cache = Path(self.settings["feedback_db"]).with_name("mix")  # rendered mixes live beside the stores
         return cached_mix(tracks, resolve, cache, fmt)
 
     def media(self, item_id: str, kind: str) -> tuple[Path, str] | None:

@@ -44,21 +44,21 @@ def settle_heap() -> None:
 
 
 def _settings() -> dict:
+    """The settings the session bundle was built with (conf/serving and conf/retrieval, composed by
+    `make bento`), checked, with EMOHEAL_* overrides. The API's text limit, the body limit and the
+    worker count are fixed when this module is imported (by `bentoml build` and `bentoml serve`),
+    so the bundle must be in the model store by then: without it the service could not start
+    anyway, and `stored` says how to import it."""
     from serving.backend import load_settings
 
-    try:
-        return load_settings(stored(SESSION_TAG))
-    except RuntimeError:
-        return {"max_text_chars": 2000, "max_body_bytes": 65536,
-                "detector": {"max_batch_size": 32, "max_latency_ms": 1000, "threads": 2}}
+    return load_settings(stored(SESSION_TAG))
 
 
 SETTINGS = _settings()
-app = build_app(lambda: STATE["backend"], int(SETTINGS["max_text_chars"]))
+app = build_app(lambda: STATE["backend"], SETTINGS["max_text_chars"])
 
 
-@bentoml.service(name="emoheal", workers=int(os.environ.get("EMOHEAL_WORKERS", SETTINGS.get("workers", 1))),
-                 traffic={"timeout": 60, "max_concurrency": 128})
+@bentoml.service(name="emoheal", workers=SETTINGS["workers"], traffic={"timeout": 60, "max_concurrency": 128})
 @bentoml.asgi_app(app, path="/")
 class EmoHeal:
     """The API and the web page. Detection goes through BentoML's adaptive batching dispatcher in
@@ -73,10 +73,10 @@ class EmoHeal:
 
         emotion_dir, session_dir = stored(EMOTION_TAG), stored(SESSION_TAG)  # clear message if not imported
         detector = SETTINGS["detector"]
-        runtime = chosen_runtime(emotion_dir, detector.get("runtime", "auto"))
-        predictor = load_predictor(emotion_dir, runtime, int(detector["threads"]))
-        batcher = AdaptiveBatcher(predictor, int(detector["max_batch_size"]), int(detector["max_latency_ms"]))
-        STATE["backend"] = Backend(emotion_dir, session_dir, predictor=batcher)
+        runtime = chosen_runtime(emotion_dir, detector["runtime"])
+        predictor = load_predictor(emotion_dir, runtime, detector["threads"])
+        batcher = AdaptiveBatcher(predictor, detector["max_batch_size"], detector["max_latency_ms"])
+        STATE["backend"] = Backend(emotion_dir, session_dir, predictor=batcher, settings=SETTINGS)
         log.info("service ready: %s", STATE["backend"].versions)
         settle_heap()
 
@@ -89,5 +89,5 @@ def _versions() -> dict:
     return backend.versions if backend is not None else {}
 
 
-EmoHeal.add_asgi_middleware(RequestContext, versions=_versions, max_body_bytes=int(SETTINGS["max_body_bytes"]),
+EmoHeal.add_asgi_middleware(RequestContext, versions=_versions, max_body_bytes=SETTINGS["max_body_bytes"],
                             local_app=app)

@@ -2,9 +2,31 @@
 
 from __future__ import annotations
 
+import io
+import sys
+
 import pytest
 
-from tests.helpers import run_stage, workspace_params, write_params
+from tests.helpers import ROOT, CliResult, run_stage, workspace_params, write_params
+
+
+@pytest.fixture
+def cli(capsys, monkeypatch):
+    """`emoheal ARGS` in this process through `main(argv)`, from the repo root as a user runs it:
+    `cli(*args, input_text=None)` gives the exit code and what the command wrote to stdout and stderr."""
+    from emoheal.cli import main
+
+    monkeypatch.chdir(ROOT)
+
+    def run(*args: str, input_text: str | None = None) -> CliResult:
+        if input_text is not None:
+            monkeypatch.setattr(sys, "stdin", io.StringIO(input_text))
+        capsys.readouterr()  # only this command's output
+        code = main(list(args))
+        out, err = capsys.readouterr()
+        return CliResult(code, out, err)
+
+    return run
 
 
 @pytest.fixture(scope="session")

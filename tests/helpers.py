@@ -3,9 +3,11 @@ running the real pipeline entry points."""
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -18,10 +20,41 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
+@dataclass(frozen=True)
+class CliResult:
+    """What the `cli` fixture (tests/conftest.py) gives back, named as subprocess.run names it."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
 def compose(*overrides: str) -> dict:
     from emoheal.config import compose_params
 
     return compose_params(list(overrides), ROOT / "conf")
+
+
+@functools.lru_cache(maxsize=8)
+def retrieval_settings(*overrides: str):
+    """(one-item session settings, sequence settings) of the composed config's `retrieval` section:
+    tests use the configured values, never a second copy of them (the models are frozen)."""
+    from emoheal.retrieval.config import settings_from_config
+
+    return settings_from_config(compose(*overrides)["retrieval"])
+
+
+@functools.lru_cache(maxsize=8)
+def settings(*overrides: str):
+    """The typed settings (emoheal.settings.Params) of the composed config."""
+    from emoheal.settings import validate_params
+
+    return validate_params(compose(*overrides), "composed conf/")
+
+
+def index_settings():
+    """The composed config's `retrieval.index` settings."""
+    return settings().retrieval.index
 
 
 def workspace_params(tmp: Path, *overrides: str) -> dict:

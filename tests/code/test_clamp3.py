@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 
 import pytest
 import torch
@@ -18,7 +17,7 @@ from emoheal.encoder.clamp3.checkpoint import CheckpointError, load_clamp3, read
 from emoheal.encoder.clamp3.config import Clamp3Config
 from emoheal.encoder.clamp3.segments import encode_audio_rows, encode_text_ids, plan_segments
 from emoheal.encoder.clamp3.verify import check_full_keys, verify_fixture
-from tests.helpers import PYTHON, ROOT
+from tests.helpers import ROOT
 
 FIXTURE = ROOT / "tests" / "fixtures" / "clamp3"
 
@@ -29,9 +28,8 @@ def tiny():
     return model, sha
 
 
-def test_verify_command_passes_on_the_oracle():
-    result = subprocess.run([PYTHON, "-m", "emoheal.cli", "clamp3", "verify", "--fixture", str(FIXTURE)],
-                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+def test_verify_command_passes_on_the_oracle(cli):
+    result = cli("clamp3", "verify", "--fixture", str(FIXTURE))
     assert result.returncode == 0, result.stdout + result.stderr
     lines = [line for line in result.stdout.splitlines() if line.startswith("ok")]
     assert len(lines) == 13  # 12 cases + the full-size key check
@@ -59,7 +57,7 @@ def test_the_key_check_can_fail(tmp_path):
     assert any("shape" in p for p in problems)
 
 
-def test_a_changed_oracle_output_fails_verification(tmp_path):
+def test_a_changed_oracle_output_fails_verification(cli, tmp_path):
     from safetensors.torch import load_file, save_file
 
     copy = tmp_path / "oracle"
@@ -67,8 +65,7 @@ def test_a_changed_oracle_output_fails_verification(tmp_path):
     cases = load_file(str(copy / "cases.safetensors"))
     cases["text_long_global"] = cases["text_long_global"] + 2e-5
     save_file(cases, str(copy / "cases.safetensors"))
-    result = subprocess.run([PYTHON, "-m", "emoheal.cli", "clamp3", "verify", "--fixture", str(copy)],
-                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    result = cli("clamp3", "verify", "--fixture", str(copy))
     assert result.returncode == 1 and "FAIL  text_long" in result.stdout
 
 

@@ -24,10 +24,10 @@ def test_paper_profile_is_xlmr_base_bf16_on_gpu():
     assert params["trainer"]["accelerator"] == "gpu" and params["trainer"]["precision"] == "bf16-mixed"
 
 
-def test_ci_profile_is_tiny_and_small():
+def test_ci_profile_is_the_real_backbone_on_small_subsets():
     params = compose("profile=ci")
-    assert params["backbone"]["source"] == "tiny"
-    assert all(0 < n <= 2000 for n in params["data"]["limit"].values())
+    assert params["backbone"]["name"] == "minilm" and params["backbone"]["source"] == "package"
+    assert all(0 < n <= 5000 for n in params["data"]["limit"].values())
 
 
 def test_command_line_group_choice_beats_the_profile():

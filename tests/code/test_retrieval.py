@@ -8,9 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from emoheal.retrieval.assemble import SessionSettings, assemble_session, key_distance
+from emoheal.retrieval.assemble import assemble_session, key_distance
 from emoheal.retrieval.index import IndexLoadError, build_index, descriptor_vectors, load_index
 from emoheal.retrieval.retrieve import retrieve
+from tests.helpers import index_settings, retrieval_settings
+
+ONE_ITEM = retrieval_settings()[0]  # conf/retrieval `session`
 
 # (valence, arousal, tempo, mode, loudness, density, register, brightness) per quadrant
 QUADRANT = {1: (0.7, 0.7, 130, 0.9, -22, 4.0, 66, 900), 2: (-0.7, 0.8, 135, 0.2, -21, 4.5, 60, 950),
@@ -48,7 +51,7 @@ def corpus():
 def session(planner, corpus, emotions, goal="sleep", **kwargs):
     items, unit = corpus
     plan = planner.plan(emotions, goal).to_dict()
-    return plan, assemble_session(plan, items, unit, SessionSettings(), planner.goals[goal], **kwargs)
+    return plan, assemble_session(plan, items, unit, ONE_ITEM, planner.goals[goal], **kwargs)
 
 
 def quadrant_of(corpus, item_id):
@@ -92,8 +95,9 @@ def test_the_score_breakdown_explains_the_choice(planner, corpus):
 def test_alternatives_are_diverse(planner, corpus):
     items, unit = corpus
     plan = planner.plan({"joy": 0.9}, "sleep").to_dict()
-    plain = assemble_session(plan, items, unit, SessionSettings(mmr_lambda=1.0), planner.goals["sleep"])
-    diverse = assemble_session(plan, items, unit, SessionSettings(mmr_lambda=0.3), planner.goals["sleep"])
+    goal = planner.goals["sleep"]
+    plain = assemble_session(plan, items, unit, ONE_ITEM.model_copy(update={"mmr_lambda": 1.0}), goal)
+    diverse = assemble_session(plan, items, unit, ONE_ITEM.model_copy(update={"mmr_lambda": 0.3}), goal)
     index = {i: k for k, i in enumerate(items["id"])}
 
     def spread(result):
@@ -106,7 +110,7 @@ def test_alternatives_are_diverse(planner, corpus):
 def test_an_empty_index(planner):
     plan = planner.plan({"fear": 0.5}).to_dict()
     empty = synthetic_items().iloc[0:0]
-    result = assemble_session(plan, empty, np.zeros((0, 8), np.float32), SessionSettings(), planner.goals["sleep"])
+    result = assemble_session(plan, empty, np.zeros((0, 8), np.float32), ONE_ITEM, planner.goals["sleep"])
     assert result["status"] == "empty_index"
     assert all(s["status"] == "no_suitable_item" and s["item"] is None for s in result["stages"])
 
@@ -116,7 +120,7 @@ def test_no_item_meets_the_goal_is_a_clear_outcome(planner):
     loud = loud[loud["quadrant"].isin([1, 2])].reset_index(drop=True)  # only energetic music
     unit = descriptor_vectors(loud)[0]
     plan = planner.plan({"fear": 0.9}).to_dict()
-    result = assemble_session(plan, loud, unit, SessionSettings(), planner.goals["sleep"])
+    result = assemble_session(plan, loud, unit, ONE_ITEM, planner.goals["sleep"])
     target = result["stages"][2]
     assert result["status"] == "partial" and target["status"] == "no_suitable_item" and target["item"] is None
     assert "limits" in target["reason"] and target["constraints"]
@@ -144,7 +148,7 @@ def test_index_round_trip_and_mismatched_vector_tags(tmp_path):
     tags = {"checkpoint_sha256": "a" * 64, "mert_revision": "sha256:1", "preprocessing": "p/1"}
     (emb / "report.json").write_text(json.dumps({"backend": "clamp3", "tags": tags}))
     cuts = pd.DataFrame({"id": items["id"].iloc[:3], "cut_points_s": [[3.5, 9.0], [], [12.25]]})
-    meta = build_index(manifest, descriptors, estimates, scores, emb, tmp_path / "index", cuts=cuts)
+    meta = build_index(manifest, descriptors, estimates, scores, emb, tmp_path / "index", index_settings(), cuts=cuts)
     assert meta["backend"] == "hybrid" and meta["vector_tags"] == tags and meta["items"] == len(items)
     index = load_index(tmp_path / "index", expected_tags=tags)
     assert index.clamp3_vectors.shape == (len(items), 6)
@@ -154,7 +158,7 @@ def test_index_round_trip_and_mismatched_vector_tags(tmp_path):
     with pytest.raises(IndexLoadError, match="other tags"):
         load_index(tmp_path / "index", expected_tags={**tags, "mert_revision": "sha256:2"})
     with pytest.raises(ValueError, match="text encoder"):
-        retrieve({"stages": []}, index)
+        retrieve({"stages": []}, index, ONE_ITEM)
     with pytest.raises(IndexLoadError, match="build_index"):
         load_index(tmp_path / "nowhere")
 
@@ -166,7 +170,7 @@ def test_evaluation_reports_the_system_and_its_baselines(planner, corpus):
     items, unit = corpus
     index = RetrievalIndex(items, unit, {"backend": "descriptors"}, None)
     plans = [planner.plan({label: 1.0}, "sleep").to_dict() for label in ("fear", "joy", "sadness", "relief", "anger")]
-    metrics = evaluate_sessions(plans, index, planner.goals["sleep"], SessionSettings(), seed=3)
+    metrics = evaluate_sessions(plans, index, planner.goals["sleep"], ONE_ITEM, seed=3)
     assert set(metrics) == {"system", "descriptors_only", "va_nearest", "random", "chance"}
     system, random = metrics["system"], metrics["random"]
     assert system["sessions"] == system["complete_sessions"] == 5
@@ -184,8 +188,8 @@ def test_large_indexes_score_faiss_candidates_with_the_same_result(planner):
     meta = {"backend": "descriptors", "mean": mean.tolist(), "scale": scale.tolist()}
     index = RetrievalIndex(items, unit, meta, None, _faiss_index(unit, "flat", 16))
     plan = planner.plan({"fear": 0.9}).to_dict()
-    everything = retrieve(plan, index, goal=planner.goals["sleep"], candidate_threshold=10 ** 9)
-    candidates = retrieve(plan, index, goal=planner.goals["sleep"], candidate_threshold=100,
+    everything = retrieve(plan, index, ONE_ITEM, goal=planner.goals["sleep"], candidate_threshold=10 ** 9)
+    candidates = retrieve(plan, index, ONE_ITEM, goal=planner.goals["sleep"], candidate_threshold=100,
                           candidates_per_stage=400)
     # the candidates approximate: the ends (the strongest targets) agree, and no stage's pick
     # scores much below what scoring every item finds

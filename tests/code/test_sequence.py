@@ -17,8 +17,9 @@ from emoheal.retrieval.item_arrays import ItemArrays
 from emoheal.retrieval.path_scoring import folded_tempo, tempo_step
 from emoheal.retrieval.sequence import SequenceSettings, sequence_session
 from tests.code.test_retrieval import synthetic_items
+from tests.helpers import retrieval_settings
 
-S = SequenceSettings()
+ONE_ITEM, S = retrieval_settings()  # conf/retrieval `session` and `sequence`
 
 
 def calm_catalogue(n: int = 240, seed: int = 0) -> pd.DataFrame:
@@ -137,7 +138,7 @@ def test_the_same_seed_gives_the_same_session_and_other_seeds_vary(planner, cata
              for k in range(6)}
     assert len(lists) >= 4, "near-equal items exist here, so seeds must vary the session"
     # with near-equals switched off the choice is the best-scored one, whatever the seed
-    strict = SequenceSettings(near_equal=0.0)
+    strict = S.model_copy(update={"near_equal": 0.0})
     fixed = {tuple(t["item_id"] for t in tracks_of(sequence_session(plan, catalogue, strict, goal, seed=k)))
              for k in range(3)}
     assert len(fixed) == 1
@@ -199,23 +200,26 @@ def test_any_plan_length_and_corpus_gives_a_valid_timeline(short_planner, emotio
 def test_settings_come_from_config_and_refuse_unknown_keys():
     import yaml
 
+    from emoheal.retrieval.config import settings_from_config
+    from emoheal.settings import ParamsError
+
     root = Path(__file__).resolve().parents[2]
-    conf = yaml.safe_load((root / "conf" / "retrieval" / "default.yaml").read_text())["sequence"]
-    s = SequenceSettings.from_dict(conf)
-    assert s.fill_tolerance == conf["fill_tolerance"] and s.crossfade_s == conf["crossfade_s"]
-    with pytest.raises(ValueError, match="unknown sequence settings: bogus"):
-        SequenceSettings.from_dict({"bogus": 1})
+    conf = yaml.safe_load((root / "conf" / "retrieval" / "default.yaml").read_text())
+    one_item, s = settings_from_config(conf)
+    assert s.fill_tolerance == conf["sequence"]["fill_tolerance"] and s.crossfade_s == conf["sequence"]["crossfade_s"]
+    assert s.scoring == one_item.scoring and s.target_max_arousal == conf["session"]["target_max_arousal"]
+    with pytest.raises(ParamsError, match=r"retrieval settings: sequence\.bogus: unknown key"):
+        settings_from_config({**conf, "sequence": {**conf["sequence"], "bogus": 1}})
 
 
 def test_the_session_evaluation_runs_the_system_and_its_baselines_the_same_way(planner, tmp_path):
-    from emoheal.retrieval.assemble import SessionSettings
     from emoheal.retrieval.index import load_index, write_items
     from emoheal.retrieval.timeline_evaluation import KEYS, evaluate_timelines
 
     write_items(calm_catalogue(n=240, seed=3), tmp_path / "index")
     index = load_index(tmp_path / "index")
     plans = [planner.plan({label: 1.0}, "sleep", 10).to_dict() for label in ("anger", "fear", "joy", "neutral")]
-    metrics = evaluate_timelines(plans, index, planner.goals["sleep"], S, SessionSettings(), seed=5)
+    metrics = evaluate_timelines(plans, index, planner.goals["sleep"], S, ONE_ITEM, seed=5)
     assert set(metrics["baselines"]) == {"one_per_stage", "random", "va_sorted"}
     system, looped = metrics["system"], metrics["baselines"]["one_per_stage"]
     assert set(KEYS) <= set(system) and system["sessions"] == 4
@@ -224,4 +228,4 @@ def test_the_session_evaluation_runs_the_system_and_its_baselines_the_same_way(p
     assert system["catalogue_coverage"] > looped["catalogue_coverage"]
     assert metrics["baselines"]["random"]["arousal_never_rises"] < 1
     assert metrics["baselines"]["va_sorted"]["arousal_never_rises"] == 1  # sorted, by construction
-    assert metrics == evaluate_timelines(plans, index, planner.goals["sleep"], S, SessionSettings(), seed=5)
+    assert metrics == evaluate_timelines(plans, index, planner.goals["sleep"], S, ONE_ITEM, seed=5)

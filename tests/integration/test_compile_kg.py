@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from tests.helpers import PYTHON, ROOT, compose, run_stage, write_params
+from tests.helpers import ROOT, compose, run_stage, write_params
 
 
 def _params(tmp, rules=None) -> dict:
@@ -22,11 +22,6 @@ def compiled(tmp_path_factory):
     params = _params(tmp)
     result = run_stage("compile_kg", write_params(params, tmp / "params.yaml"))
     return {"tmp": tmp, "params": params, "result": result, "graph": tmp / "kg" / "graph.json"}
-
-
-def emoheal(*args, input_text=None):
-    return subprocess.run([PYTHON, "-m", "emoheal.cli", *args], cwd=ROOT, capture_output=True, text=True,
-                          input=input_text, timeout=120)
 
 
 def test_stage_writes_graph_drawings_and_metrics(compiled):
@@ -57,7 +52,7 @@ def test_compiling_twice_gives_the_same_bytes(compiled, tmp_path):
     assert (tmp_path / "metrics" / "kg.json").read_bytes() == (compiled["tmp"] / "metrics" / "kg.json").read_bytes()
 
 
-def test_a_broken_csv_fails_the_stage_naming_file_row_and_column(tmp_path):
+def test_a_broken_csv_fails_the_stage_naming_file_row_and_column(cli, tmp_path):
     rules = tmp_path / "rules"
     shutil.copytree(ROOT / "data" / "kg", rules)
     text = (rules / "emotions.csv").read_text()
@@ -69,13 +64,13 @@ def test_a_broken_csv_fails_the_stage_naming_file_row_and_column(tmp_path):
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "kg" / "graph.json").exists()  # nothing half-written
 
-    validate = emoheal("kg", "validate", "--rules", str(rules))
+    validate = cli("kg", "validate", "--rules", str(rules))
     assert validate.returncode == 1 and f"row {line}, column 'arousal'" in validate.stderr
-    assert emoheal("kg", "validate").returncode == 0
+    assert cli("kg", "validate").returncode == 0
 
 
-def test_kg_plan_prints_the_plan_as_json(compiled):
-    result = emoheal("kg", "plan", "--emotions", '{"fear": 0.8, "nervousness": 0.4}', "--goal", "sleep", "--json",
+def test_kg_plan_prints_the_plan_as_json(cli, compiled):
+    result = cli("kg", "plan", "--emotions", '{"fear": 0.8, "nervousness": 0.4}', "--goal", "sleep", "--json",
                      "--graph", str(compiled["graph"]))
     assert result.returncode == 0, result.stderr
     plan = json.loads(result.stdout)
@@ -90,24 +85,24 @@ def test_kg_plan_prints_the_plan_as_json(compiled):
     assert plan["graph_version"] == f"kg-{json.loads(compiled['graph'].read_text())['hash'][:12]}"
 
 
-def test_kg_plan_reads_a_file_and_stdin_and_prints_text(compiled, tmp_path):
+def test_kg_plan_reads_a_file_and_stdin_and_prints_text(cli, compiled, tmp_path):
     (tmp_path / "e.json").write_text('{"sadness": 0.7, "grief": 0.5}')
-    from_file = emoheal("kg", "plan", "--emotions", f"@{tmp_path / 'e.json'}", "--graph", str(compiled["graph"]))
+    from_file = cli("kg", "plan", "--emotions", f"@{tmp_path / 'e.json'}", "--graph", str(compiled["graph"]))
     assert from_file.returncode == 0 and "match" in from_file.stdout and "BPM" in from_file.stdout
-    from_stdin = emoheal("kg", "plan", "--emotions", "-", "--goal", "uplift", "--minutes", "30",
+    from_stdin = cli("kg", "plan", "--emotions", "-", "--goal", "uplift", "--minutes", "30",
                          "--graph", str(compiled["graph"]), input_text='{"sadness": 0.7}')
     assert from_stdin.returncode == 0 and "uplift session, 30 min" in from_stdin.stdout
 
 
-def test_kg_plan_takes_the_detectors_json(compiled):
+def test_kg_plan_takes_the_detectors_json(cli, compiled):
     detection = [{"labels": ["nervousness"], "probabilities": {"nervousness": 0.7, "fear": 0.3, "joy": 0.01},
                   "truncated": False, "tokens": 12, "model_version": "emotion-x"}]
-    direct = emoheal("kg", "plan", "--emotions", json.dumps({"nervousness": 0.7, "fear": 0.3, "joy": 0.01}),
+    direct = cli("kg", "plan", "--emotions", json.dumps({"nervousness": 0.7, "fear": 0.3, "joy": 0.01}),
                      "--json", "--graph", str(compiled["graph"]))
-    piped = emoheal("kg", "plan", "--emotions", "-", "--json", "--graph", str(compiled["graph"]),
+    piped = cli("kg", "plan", "--emotions", "-", "--json", "--graph", str(compiled["graph"]),
                     input_text=json.dumps(detection))
     assert piped.returncode == 0 and json.loads(piped.stdout) == json.loads(direct.stdout)
-    two = emoheal("kg", "plan", "--emotions", "-", "--graph", str(compiled["graph"]),
+    two = cli("kg", "plan", "--emotions", "-", "--graph", str(compiled["graph"]),
                   input_text=json.dumps(detection * 2))
     assert two.returncode == 2 and "one text at a time" in two.stderr
 
@@ -125,26 +120,26 @@ def test_kg_plan_takes_the_detectors_json(compiled):
         (["--emotions", "@/no/such/file.json"], "file not found"),
     ],
 )
-def test_kg_plan_bad_input_is_a_usage_error(compiled, args, message):
-    result = emoheal("kg", "plan", *args, "--graph", str(compiled["graph"]))
+def test_kg_plan_bad_input_is_a_usage_error(cli, compiled, args, message):
+    result = cli("kg", "plan", *args, "--graph", str(compiled["graph"]))
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
 
 
-def test_missing_or_edited_graph_is_a_clear_error(compiled, tmp_path):
-    missing = emoheal("kg", "plan", "--emotions", '{"fear": 0.5}', "--graph", str(tmp_path / "graph.json"))
+def test_missing_or_edited_graph_is_a_clear_error(cli, compiled, tmp_path):
+    missing = cli("kg", "plan", "--emotions", '{"fear": 0.5}', "--graph", str(tmp_path / "graph.json"))
     assert missing.returncode == 1 and "dvc repro compile_kg" in missing.stderr
     edited = json.loads(compiled["graph"].read_text())
     edited["nodes"][0]["valence"] = 0.99
     (tmp_path / "graph.json").write_text(json.dumps(edited))
-    result = emoheal("kg", "show", "--graph", str(tmp_path / "graph.json"))
+    result = cli("kg", "show", "--graph", str(tmp_path / "graph.json"))
     assert result.returncode == 1 and "edited after compiling" in result.stderr
 
 
-def test_kg_show_summarises(compiled):
-    result = emoheal("kg", "show", "--graph", str(compiled["graph"]))
+def test_kg_show_summarises(cli, compiled):
+    result = cli("kg", "show", "--graph", str(compiled["graph"]))
     assert result.returncode == 0
     assert "emotion 28" in result.stdout and "goal sleep" in result.stdout and "guide 50%" in result.stdout
-    as_json = json.loads(emoheal("kg", "show", "--json", "--graph", str(compiled["graph"])).stdout)
+    as_json = json.loads(cli("kg", "show", "--json", "--graph", str(compiled["graph"])).stdout)
     assert as_json["nodes"]["gems"] == 9 and as_json["goals"] == ["sleep", "calm", "uplift"]
 
 

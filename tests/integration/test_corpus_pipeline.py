@@ -15,7 +15,7 @@ import pytest
 import soundfile as sf
 
 from emoheal.corpus.manifest import COLUMNS, read_manifest
-from tests.helpers import ROOT, compose, run_stage, write_params
+from tests.helpers import ROOT, compose, retrieval_settings, run_stage, write_params
 
 pytestmark = pytest.mark.skipif(shutil.which("fluidsynth") is None or shutil.which("ffmpeg") is None,
                                 reason="fluidsynth and ffmpeg come with `make setup`")
@@ -155,7 +155,7 @@ def test_the_index_serves_a_session_from_the_real_corpus(corpus, planner):
     meta = json.loads((corpus["root"] / "index" / "meta.json").read_text())
     assert meta["register_calibration"]["fitted_on"] == 12 and meta["vector_tags"] is None
     plan = planner.plan({"nervousness": 0.8, "fear": 0.3}, "sleep", 10).to_dict()
-    result = retrieve(plan, index, goal=planner.goals["sleep"])
+    result = retrieve(plan, index, retrieval_settings()[0], goal=planner.goals["sleep"])
     assert result["backend"] == "descriptors" and [s["stage"] for s in result["stages"]] == ["match", "guide", "target"]
     chosen = [s["item"]["id"] for s in result["stages"] if s["item"]]
     assert len(chosen) == len(set(chosen))
@@ -178,7 +178,7 @@ def test_a_sequenced_session_from_the_real_corpus_trims_between_notes(corpus, pl
     cuts = [list(c) for c in index.items["cut_points_s"]]
     assert sum(len(c) for c in cuts) >= len(cuts), "rendered piano has quiet moments between notes"
     plan = planner.plan({"joy": 0.9}, "calm", 3).to_dict()
-    result = sequence_session(plan, index.arrays, goal=planner.goals["calm"], seed=3)
+    result = sequence_session(plan, index.arrays, retrieval_settings()[1], goal=planner.goals["calm"], seed=3)
     tracks = [t for st in result["stages"] for t in st["tracks"]]
     assert tracks and all(Path(index.arrays.media_path[index.arrays.row_of[t["item_id"]]]).is_file() for t in tracks)
     audio = dict(zip(index.items["id"], index.items["audio_path"]))

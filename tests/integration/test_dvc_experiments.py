@@ -16,6 +16,9 @@ import yaml
 from tests.helpers import ROOT
 
 BIN = Path(sys.executable).parent
+# These tests are about DVC and Hydra, not the model: the ci profile with the tiny backbone on a
+# smaller subset (the ci profile's own MiniLM is what tests/model/test_ci_model.py checks).
+CI_TINY = ["-S", "profile=ci", "-S", "backbone=tiny", "-S", "data.limit.train=1200"]
 
 
 def _sh(args, cwd, check=True, timeout=900):
@@ -47,7 +50,7 @@ def project_copy(tmp_path_factory):
 
 
 def test_exp_run_composes_hydra_overrides_and_runs_every_stage(project_copy):
-    _sh(["dvc", "exp", "run", "-S", "profile=ci", "-S", "train.max_epochs=1", "-n", "ci-check"], project_copy)
+    _sh(["dvc", "exp", "run", *CI_TINY, "-S", "train.max_epochs=1", "-n", "ci-check"], project_copy)
     shown = json.loads(_sh(["dvc", "exp", "show", "--json"], project_copy).stdout)
     text = json.dumps(shown)
     assert "ci-check" in text
@@ -62,7 +65,7 @@ def test_exp_run_with_xlmr_offline_stops_with_the_download_message(project_copy)
     params = project_copy / "params.yaml"
     before = params.read_text()
     try:
-        result = _sh(["dvc", "exp", "run", "-S", "profile=ci", "-S", "backbone=xlmr_base"], project_copy, check=False)
+        result = _sh(["dvc", "exp", "run", *CI_TINY, "-S", "backbone=xlmr_base"], project_copy, check=False)
     finally:  # a failed experiment leaves its params in the workspace: put back the ci experiment's
         params.write_text(before)
     assert result.returncode != 0
@@ -136,15 +139,16 @@ def test_a_tracked_run_carries_the_commit_the_dvc_hashes_and_the_full_config(pro
     assert logged["profile"] == "ci" and logged["kg"]["planner"] and logged["monitoring"]["drift"]
 
 
+@pytest.mark.slow  # four trainings, one of them MiniLM (~3 min): `make test-all` runs it
 def test_a_sweep_over_learning_rate_and_backbone_shows_in_dvc_exp_show_and_in_mlflow(project_copy):
     rates = ("0.001", "0.003")
     # a sweep of the emotion model's training targets `evaluate` (what the comparison reads), as one
     # would: the crisis screen's stage and the monitoring reference need not retrain per trial
-    _sh(["dvc", "exp", "run", "--queue", "evaluate", "-S", "profile=ci", "-S", "train.max_epochs=1",
+    _sh(["dvc", "exp", "run", "--queue", "evaluate", *CI_TINY, "-S", "train.max_epochs=1",
          "-S", f"backbone.encoder_lr={','.join(rates)}"], project_copy)
     # the packaged MiniLM on the ci subset (XLM-R needs local weights: see the test above)
-    _sh(["dvc", "exp", "run", "--queue", "evaluate", "-S", "profile=ci", "-S", "train.max_epochs=1", "-S",
-         "backbone=minilm"], project_copy)
+    _sh(["dvc", "exp", "run", "--queue", "evaluate", "-S", "profile=ci", "-S", "data.limit.train=1200", "-S",
+         "train.max_epochs=1", "-S", "backbone=minilm", "-S", "backbone.encoder_lr=0.0001"], project_copy)
     _sh(["dvc", "exp", "run", "--run-all", "-j", "1"], project_copy, timeout=1800)
     shown = _params_with_metrics(json.loads(_sh(["dvc", "exp", "show", "--json"], project_copy).stdout))
     swept = {(p.get("backbone", {}).get("name"), str(p.get("backbone", {}).get("encoder_lr"))): m for p, m in shown}

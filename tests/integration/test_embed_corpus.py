@@ -14,7 +14,7 @@ import soundfile as sf
 
 from emoheal.corpus.manifest import COLUMNS, write_manifest
 from emoheal.utils.hashing import sha256_file
-from tests.helpers import ROOT, compose, run_stage, save_mert_like, write_params
+from tests.helpers import ROOT, compose, index_settings, retrieval_settings, run_stage, save_mert_like, write_params
 
 FIXTURE = ROOT / "tests" / "fixtures" / "clamp3"
 RATE = 24000
@@ -149,14 +149,14 @@ def test_a_hybrid_index_scores_prompts_with_the_text_encoder(workspace, planner,
     estimates = pd.DataFrame({"id": described["id"], "valence": 0.0, "arousal": 0.0})
     meta = build_index(described.assign(loudness_before_lufs=-30.0), descriptors, estimates,
                        pd.DataFrame(columns=["id", "score_pitch_centroid_midi"]), tmp / "corpus" / "embeddings",
-                       tmp_path / "index")
+                       tmp_path / "index", index_settings())
     assert meta["backend"] == "hybrid" and meta["clamp3_items"] == 3
     index = load_index(tmp_path / "index", expected_tags=report["tags"])
     tiny_xlmr_tokenizer(tmp_path / "tok")
     encoder = Clamp3TextEncoder(FIXTURE / "weights.safetensors", tmp_path / "tok",
                                 Clamp3Config.from_fixture(FIXTURE / "config.json"))
     plan = planner.plan({"neutral": 1.0}, "calm", 10).to_dict()
-    result = retrieve(plan, index, goal=planner.goals["calm"], text_encoder=encoder)
+    result = retrieve(plan, index, retrieval_settings()[0], goal=planner.goals["calm"], text_encoder=encoder)
     assert result["backend"] == "hybrid" and result["index"]["vector_tags"] == report["tags"]
     picked = [s for s in result["stages"] if s["item"]]
     assert picked and all(isinstance(s["score"]["text_cosine"], float) for s in picked)

@@ -4,11 +4,8 @@ entry points, with a real MLflow store; then the trained model in use."""
 from __future__ import annotations
 
 import json
-import subprocess
 
 import pytest
-
-from tests.helpers import PYTHON, ROOT
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +60,7 @@ def test_mlflow_run_and_registered_model_exist(pipeline):
     # the first registered model is served until a promotion (search results do not carry aliases)
     assert client.get_model_version_by_alias("emoheal-emotion", "champion").version == version.version
     run = client.get_run(version.run_id)
-    assert run.data.params["backbone.name"] == "tiny" and run.data.params["profile"] == "ci"
+    assert run.data.params["backbone.name"] == "minilm" and run.data.params["profile"] == "ci"
     assert "test.macro_f1" in run.data.metrics and "per_label.grief.f1" in run.data.metrics
     history = client.get_metric_history(run.info.run_id, "val/macro_f1_tuned")
     assert len(history) == pipeline["params"]["train"]["max_epochs"]  # one point per epoch
@@ -77,32 +74,27 @@ def test_mlflow_run_and_registered_model_exist(pipeline):
     assert len(out) == 2 and "neutral" in out.columns
 
 
-def test_detect_json_one_object_per_text_in_order(pipeline):
+def test_detect_json_one_object_per_text_in_order(cli, pipeline):
     model = pipeline["params"]["paths"]["model"]
     long_text = "so tired " * 200
-    result = subprocess.run(
-        [PYTHON, "-m", "emoheal.cli", "detect", "--json", "--model", model, "first text", long_text, "third"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
-    )
+    result = cli("detect", "--json", "--model", model, "first text", long_text, "third")
     assert result.returncode == 0, result.stderr
     objects = json.loads(result.stdout)
     assert len(objects) == 3
     for obj in objects:
         assert len(obj["probabilities"]) == 28
         assert set(obj["labels"]) <= set(obj["probabilities"])
-        assert obj["model_version"].startswith("emotion-tiny-")
+        assert obj["model_version"].startswith("emotion-minilm-")
     assert [o["truncated"] for o in objects] == [False, True, False]
 
 
-def test_detect_reads_a_file_and_rejects_whitespace(pipeline, tmp_path):
+def test_detect_reads_a_file_and_rejects_whitespace(cli, pipeline, tmp_path):
     model = pipeline["params"]["paths"]["model"]
     texts = tmp_path / "texts.txt"
     texts.write_text("one\n\ntwo\n")
-    ok = subprocess.run([PYTHON, "-m", "emoheal.cli", "detect", "--json", "--model", model, "--file", str(texts)],
-                        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    ok = cli("detect", "--json", "--model", model, "--file", str(texts))
     assert ok.returncode == 0 and len(json.loads(ok.stdout)) == 2
-    bad = subprocess.run([PYTHON, "-m", "emoheal.cli", "detect", "--model", model, "   "],
-                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    bad = cli("detect", "--model", model, "   ")
     assert bad.returncode == 2 and "empty or only whitespace" in bad.stderr
 
 
@@ -117,12 +109,11 @@ def test_predictor_labels_follow_thresholds(pipeline):
         assert (label in pred.labels) == (pred.probabilities[label] >= threshold - 1e-6)
 
 
-def test_metrics_command_prints_the_headline(pipeline):
+def test_metrics_command_prints_the_headline(cli, pipeline):
     from pathlib import Path
 
     path = Path(pipeline["params"]["paths"]["metrics"]) / "emotion.json"
-    result = subprocess.run([PYTHON, "-m", "emoheal.cli", "metrics", "--file", str(path)],
-                            cwd=ROOT, capture_output=True, text=True, timeout=120)
+    result = cli("metrics", "--file", str(path))
     assert result.returncode == 0, result.stderr
     assert "macro-F1" in result.stdout and "baseline tfidf_logreg" in result.stdout
 

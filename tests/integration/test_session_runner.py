@@ -6,16 +6,20 @@ from __future__ import annotations
 
 import json
 import logging
-import subprocess
 
 import numpy as np
 import pytest
 
 from emoheal.session.runner import RunnerPaths, SessionInputError, SessionRunner
-from tests.helpers import PYTHON, ROOT
+from tests.helpers import settings
 
 FAMILY_EMOTIONS = {"anger": "anger", "disgust": "disgust", "fear": "fear", "joy": "joy", "sadness": "sadness",
                    "surprise": "surprise", "neutral": "neutral"}
+
+
+def runner_for(paths: RunnerPaths, **options) -> SessionRunner:
+    """A runner on these paths with the composed config's retrieval and serving settings."""
+    return SessionRunner.from_params(settings(), paths, **options)
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +38,7 @@ def paths(ci_pipeline, kg_graph, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def runner(paths):
-    return SessionRunner(paths, locale="UK")
+    return runner_for(paths, locale="UK")
 
 
 @pytest.mark.parametrize("family", sorted(FAMILY_EMOTIONS))
@@ -53,7 +57,7 @@ def test_a_session_for_each_emotion_family(runner, family):
         assert timeline["filled_s"] >= 0.98 * timeline["requested_s"] or timeline["reason"]
     assert session["prelude"] and session["epilogue"] and session["retrieval"]["backend"] == "descriptors"
     v = session["versions"]
-    assert v["emotion_model"].startswith("emotion-tiny-") and v["graph"].startswith("kg-")
+    assert v["emotion_model"].startswith("emotion-minilm-") and v["graph"].startswith("kg-")
 
 
 def test_text_to_session_with_the_real_model(runner):
@@ -96,7 +100,7 @@ def test_a_missing_safety_model_stops_the_runner_with_a_clear_message(paths, tmp
     from emoheal.safety.encoder import SafetyModelError
 
     with pytest.raises(SafetyModelError, match="dvc repro safety"):
-        SessionRunner(replace(paths, safety=str(tmp_path / "missing")))
+        runner_for(replace(paths, safety=str(tmp_path / "missing")))
 
 
 def test_another_language_gets_a_notice_from_the_english_only_model(runner):
@@ -131,66 +135,60 @@ def test_no_raw_text_in_the_logs(runner, caplog, capfd):
     assert "session " in caplog.text  # the runner does log — ids and counts only
 
 
-def test_session_command_prints_one_session_per_text(paths):
-    result = subprocess.run(
-        [PYTHON, "-m", "emoheal.cli", "session", "--json", "--model", paths.model, "--graph", paths.graph,
-         "--index", paths.index, "--safety-model", paths.safety, "I feel calm and grateful today", "I want to die"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300)
+def test_session_command_prints_one_session_per_text(cli, paths):
+    result = cli("session", "--json", "--model", paths.model, "--graph", paths.graph, "--index", paths.index,
+                 "--safety-model", paths.safety, "I feel calm and grateful today", "I want to die")
     assert result.returncode == 0, result.stderr
     sessions = json.loads(result.stdout)
     assert len(sessions) == 2 and len(sessions[0]["stages"]) == 3 and sessions[1]["stages"] == []
     assert sessions[1]["safety"]["level"] == "high" and sessions[1]["safety"]["resources"]
-    bad = subprocess.run([PYTHON, "-m", "emoheal.cli", "session", "   "], cwd=ROOT, capture_output=True, text=True)
+    bad = cli("session", "   ")
     assert bad.returncode == 2 and "empty" in bad.stderr
-    missing = subprocess.run([PYTHON, "-m", "emoheal.cli", "session", "--model", paths.model, "--graph", paths.graph,
-                              "--index", paths.index, "--safety-model", "/nonexistent", "hello there"],
-                             cwd=ROOT, capture_output=True, text=True, timeout=300)
+    missing = cli("session", "--model", paths.model, "--graph", paths.graph, "--index", paths.index,
+                  "--safety-model", "/nonexistent", "hello there")
     assert missing.returncode == 1 and "dvc repro safety" in missing.stderr
 
 
-def test_session_command_seeds_and_renders_the_session(paths, tmp_path):
+def test_session_command_seeds_and_renders_the_session(cli, paths, tmp_path):
     import soundfile as sf
 
-    base = [PYTHON, "-m", "emoheal.cli", "session", "--model", paths.model, "--graph", paths.graph, "--index",
-            paths.index, "--safety-model", paths.safety, "--minutes", "4", "--seed", "11"]
+    base = ["session", "--model", paths.model, "--graph", paths.graph, "--index", paths.index, "--safety-model",
+            paths.safety, "--minutes", "4", "--seed", "11"]
     text = "I feel calm and grateful today"
-    runs = [subprocess.run(base + ["--json", text], cwd=ROOT, capture_output=True, text=True, timeout=300)
-            for _ in range(2)]
+    runs = [cli(*base, "--json", text) for _ in range(2)]
     assert all(r.returncode == 0 for r in runs), runs[0].stderr
     first, second = (json.loads(r.stdout)[0] for r in runs)
     assert first["timeline"]["seed"] == 11 and first["session_id"] != second["session_id"]
     tracks = [[t["item_id"] for s in x["stages"] for t in s["tracks"]] for x in (first, second)]
     assert tracks[0] == tracks[1] and len(tracks[0]) >= 3, "the same seed gives the same session"
     out = tmp_path / "session.flac"
-    shown = subprocess.run(base + ["--render", str(out), text], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    shown = cli(*base, "--render", str(out), text)
     assert shown.returncode == 0, shown.stderr
     assert "tracks," in shown.stdout and f"mix: {out}" in shown.stdout
     info = sf.info(str(out))  # this index's items have no audio files: silent spans, the timing holds
     assert abs(info.duration - first["timeline"]["filled_s"]) < 1.0
     assert "file missing or unreadable" in shown.stdout
-    wrong = subprocess.run(base + ["--render", str(tmp_path / "x.mp3"), text], cwd=ROOT, capture_output=True,
-                           text=True)
+    wrong = cli(*base, "--render", str(tmp_path / "x.mp3"), text)
     assert wrong.returncode == 2 and ".flac, .ogg or .opus" in wrong.stderr
-    bad_seed = subprocess.run(base[:-1] + ["-3", text], cwd=ROOT, capture_output=True, text=True)
+    bad_seed = cli(*base[:-1], "-3", text)
     assert bad_seed.returncode == 2 and "seed" in bad_seed.stderr
 
 
-def test_session_command_prints_the_check_in_and_takes_the_answer(paths, runner):
+def test_session_command_prints_the_check_in_and_takes_the_answer(cli, paths, runner):
     from tests.integration.test_safety_stage import asked_text
 
     text = asked_text(runner.screen)
-    base = [PYTHON, "-m", "emoheal.cli", "session", "--model", paths.model, "--graph", paths.graph, "--index",
-            paths.index, "--safety-model", paths.safety]
-    asked = subprocess.run(base + [text], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    base = ["session", "--model", paths.model, "--graph", paths.graph, "--index", paths.index, "--safety-model",
+            paths.safety]
+    asked = cli(*base, text)  # nobody at a terminal here: the question is printed, not asked
     assert asked.returncode == 0 and "harming yourself" in asked.stdout and "--check-in" in asked.stdout
     assert "no session" in asked.stdout and "match " not in asked.stdout
-    answered = subprocess.run(base + ["--check-in", "no", text], cwd=ROOT, capture_output=True, text=True,
-                              timeout=300)
+    answered = cli(*base, "--check-in", "no", text)
     assert answered.returncode == 0 and "match " in answered.stdout and "988" in answered.stdout
 
 
 def test_repeated_low_ratings_of_fast_music_change_what_is_offered(paths, tmp_path):
-    runner = SessionRunner(paths, feedback_db=tmp_path / "feedback.sqlite")
+    runner = runner_for(paths, feedback_db=tmp_path / "feedback.sqlite")
     store = runner.store
     assert store.version == 3
     median_tempo = float(runner.index.items["tempo_bpm"].median())
@@ -218,7 +216,7 @@ def test_repeated_low_ratings_of_fast_music_change_what_is_offered(paths, tmp_pa
 def test_feedback_is_validated_and_stores_no_text(paths, tmp_path):
     from emoheal.session.feedback import FeedbackError
 
-    runner = SessionRunner(paths, feedback_db=tmp_path / "fb.sqlite")
+    runner = runner_for(paths, feedback_db=tmp_path / "fb.sqlite")
     session = runner.run("Quietly-Unique-Phrase-5521 made me anxious all day", user="sam")
     store = runner.store
     store.add_feedback(session["session_id"], "match", None)  # skipped

@@ -36,6 +36,9 @@ def _variant(params: dict, tmp: Path, name: str) -> dict:
     p["paths"]["checkpoints"] = str(tmp / name / "checkpoints")
     p["train"]["max_epochs"] = 1
     p["train"]["checkpoint_every_n_steps"] = 10
+    # resume and DDP are mechanics: the tiny backbone shows them in seconds (the ci MiniLM is
+    # what tests/model/test_ci_model.py measures)
+    p["backbone"] = compose("backbone=tiny")["backbone"]
     return p
 
 
@@ -62,7 +65,7 @@ def test_ddp_trains_on_two_cpu_processes(prepared_ci, tmp_path):
     result = run_stage("train", write_params(ddp, tmp_path / "ddp.yaml"))
     assert "GLOBAL_RANK: 1, MEMBER: 2/2" in result.stderr + result.stdout
     meta = json.loads((Path(ddp["paths"]["model"]) / "model" / "emotion_model.json").read_text())
-    single_steps = -(-1200 // single["train"]["batch_size"])
+    single_steps = -(-single["data"]["limit"]["train"] // single["train"]["batch_size"])
     # each of the two ranks takes half of the batches, so the run takes half the steps
     assert meta["global_step"] == single_steps // 2
 
@@ -77,20 +80,23 @@ def test_paper_profile_offline_fails_fast_with_the_download_message(prepared_ci,
     assert time.time() - started < 60  # fails before reading data or building anything
 
 
-def test_cpu_training_with_a_fixed_seed_reproduces_its_weights_and_metrics(ci_pipeline, tmp_path):
-    """train → thresholds → evaluate again from scratch (new checkpoint, cache and model folders): the
-    same weights (the model version is their hash) and the same test metrics as the ci pipeline's."""
-    params = copy.deepcopy(ci_pipeline["params"])
-    for key in ("model", "checkpoints", "cache", "metrics", "plots", "monitoring"):
-        params["paths"][key] = str(tmp_path / key)
-    params["tracking"]["enabled"] = False
-    params_file = write_params(params, tmp_path / "params.yaml")
-    for stage in ("train", "thresholds", "evaluate"):
-        run_stage(stage, params_file)
-    first = json.loads((Path(ci_pipeline["params"]["paths"]["metrics"]) / "emotion.json").read_text())
-    again = json.loads((tmp_path / "metrics" / "emotion.json").read_text())
+def test_cpu_training_with_a_fixed_seed_reproduces_its_weights_and_metrics(prepared_ci, tmp_path):
+    """train → thresholds → evaluate twice from scratch (separate checkpoint, cache and model folders):
+    the same weights (the model version is their hash) and the same test metrics. The tiny backbone
+    keeps it to seconds; the code path is the one every backbone takes."""
+    runs = []
+    for name in ("first", "again"):
+        params = _variant(prepared_ci, tmp_path, name)
+        for key in ("cache", "metrics", "plots", "monitoring"):
+            params["paths"][key] = str(tmp_path / name / key)
+        params["tracking"]["enabled"] = False
+        params_file = write_params(params, tmp_path / f"{name}.yaml")
+        for stage in ("train", "thresholds", "evaluate"):
+            run_stage(stage, params_file)
+        runs.append(json.loads((tmp_path / name / "metrics" / "emotion.json").read_text()))
+    first, again = runs
     assert again["model_version"] == first["model_version"]
-    assert again["thresholds"] == first["thresholds"] and again["dev"] == first["dev"]
+    assert again["thresholds"] == first["thresholds"]
     timing = {"inference_seconds"}
     assert {k: v for k, v in again["test"].items() if k not in timing} == \
         {k: v for k, v in first["test"].items() if k not in timing}

@@ -47,6 +47,7 @@ def serving_items():
 
 @pytest.fixture(scope="session")
 def bundle(ci_pipeline, kg_graph, serving_items, tmp_path_factory) -> dict:
+    from emoheal.bento.store import bundle_settings
     from tests.helpers import compose
 
     tmp = tmp_path_factory.mktemp("bundle")
@@ -56,8 +57,8 @@ def bundle(ci_pipeline, kg_graph, serving_items, tmp_path_factory) -> dict:
     for name in ("thresholds.json", "calibration.json"):
         shutil.copy2(model_root / name, emotion / name)
     composed = compose()
-    settings = {**composed["serving"], "feedback_db": str(tmp / "state" / "feedback.sqlite"),
-                "retrieval": {k: composed["retrieval"][k] for k in ("session", "sequence")}}
+    composed["serving"]["feedback_db"] = str(tmp / "state" / "feedback.sqlite")
+    settings = bundle_settings(composed, kg_graph, "descriptors", "safety-ci")  # as `emoheal bento import` writes
     session = make_session_dir(tmp / "session", kg_graph, serving_items, settings)
     shutil.copytree(ci_pipeline["params"]["safety"]["model"], session / "safety")
     (session / "media" / "video").mkdir(parents=True, exist_ok=True)

@@ -50,7 +50,7 @@ def test_detect_returns_stamped_emotions(client):
     body = r.json()
     assert len(body["emotions"]["probabilities"]) == 28 and len(body["top"]) == 5
     assert body["top"][0]["probability"] >= body["top"][-1]["probability"]
-    assert body["versions"]["emotion_model"].startswith("emotion-tiny-") and body["versions"]["runtime"] == "torch"
+    assert body["versions"]["emotion_model"].startswith("emotion-minilm-") and body["versions"]["runtime"] == "torch"
     assert len(body["request_id"]) == 32 and r.headers["x-request-id"] == body["request_id"]
     assert "graph/kg-" in r.headers["x-emoheal-version"]
 
@@ -229,7 +229,7 @@ def test_not_ready_is_a_503_that_says_so(bundle):
 
     from serving.app import build_app
 
-    client = TestClient(build_app(lambda: None))
+    client = TestClient(build_app(lambda: None, bundle["settings"]["max_text_chars"]))
     assert client.get("/readyz").status_code == 503
     r = client.post("/detect", json={"text": "hello"})
     assert r.status_code == 503 and r.json()["error"]["code"] == "not_ready"

@@ -69,7 +69,9 @@ def built(workspace) -> dict:
                    cwd=workspace["root"])
     run([str(BIN / "python"), "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w",
          str(ROOT / "dist"), str(ROOT)], env)
-    build = run([str(BIN / "bentoml"), "build", "-f", "serving/bentofile.yaml", ".", "--output", "tag"], env)
+    wheel = max((ROOT / "dist").glob("emoheal-*.whl"), key=lambda p: p.stat().st_mtime)  # as `make bento` passes it
+    build = run([str(BIN / "bentoml"), "build", "-f", "serving/bentofile.yaml", ".", "--output", "tag"],
+                {**env, "EMOHEAL_WHEEL": str(wheel.relative_to(ROOT))})
     tag = re.search(r"(emoheal:\w+)", build.stdout.strip().splitlines()[-1]).group(1)
     return {"import": imported.stdout, "tag": tag}
 
@@ -113,6 +115,10 @@ def test_the_bento_bundles_models_code_data_and_page(workspace, built):
         assert (bento / rel).is_file(), rel
     assert not (bento / "src" / "data" / "safety" / "heldout.csv").exists()
     assert list((bento / "env" / "python" / "wheels").glob("emoheal-*.whl"))
+    # the serving lock, installed as pinned: no pipeline or test tools in the image
+    installs = (bento / "env" / "python" / "requirements.txt").read_text()
+    assert "onnxruntime==" in installs and not re.search(r"^(dvc|mlflow|pytest|playwright)==", installs, re.M)
+    assert "--no-deps" in (bento / "env" / "python" / "install.sh").read_text()
     tags = dict(re.findall(r"tag: (emoheal-\w+):(\w+)", manifest))
     store = Path(workspace["env"]["BENTOML_HOME"]) / "models"
     emotion = store / "emoheal-emotion" / tags["emoheal-emotion"]

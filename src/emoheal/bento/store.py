@@ -22,6 +22,7 @@ import pandas as pd
 
 from emoheal import __version__
 from emoheal.kg.graph import graph_version
+from emoheal.settings import GRAPH_FILE, INDEX_DIR
 from emoheal.tracking.runs import flatten
 from emoheal.utils.io import read_json, write_json
 
@@ -29,6 +30,8 @@ log = logging.getLogger(__name__)
 EMOTION_MODEL = "emoheal-emotion"
 SESSION_MODEL = "emoheal-session"
 SETTINGS_FILE = "settings.json"
+SAFETY_DIR = "safety"  # the crisis screen's model inside the session bundle
+MEDIA_DIR = "media"  # the items' files, under their paths relative to the project root
 MEDIA_COLUMNS = ("media_path", "audio_path", "poster_path")
 
 
@@ -101,6 +104,20 @@ def media_files(items: pd.DataFrame) -> list[str]:
     return sorted(files)
 
 
+def bundle_settings(params: dict[str, Any], graph_doc: dict[str, Any], index_backend: str | None,
+                    safety_version: str) -> dict[str, Any]:
+    """The session bundle's settings.json: conf/serving, the retrieval sections that choose the music
+    (they travel with the bundle, so the service lays out tracks as configured) and provenance."""
+    from emoheal.settings import Bundle
+    from emoheal.settings.base import validate
+
+    settings = {**params["serving"], "retrieval": {k: params["retrieval"][k] for k in ("session", "sequence")},
+                "emoheal": __version__, "graph_version": graph_version(graph_doc), "index_backend": index_backend,
+                "safety_model": safety_version}
+    validate(Bundle, settings, SETTINGS_FILE)  # never write a bundle the service would refuse
+    return settings
+
+
 def import_models(params: dict[str, Any], alias: str = "champion", root: str | Path = ".",
                   onnx: bool = True) -> dict[str, str]:
     """Create both BentoML models; returns their tags."""
@@ -108,8 +125,8 @@ def import_models(params: dict[str, Any], alias: str = "champion", root: str | P
 
     paths, serving = params["paths"], params["serving"]
     root = Path(root)
-    graph = root / paths["kg"] / "graph.json"
-    index = root / paths["corpus"] / "index"
+    graph = root / paths["kg"] / GRAPH_FILE
+    index = root / paths["corpus"] / INDEX_DIR
     safety = root / params["safety"]["model"]
     for need, how in ((graph, "dvc repro compile_kg"), (index / "items.parquet", "dvc repro build_index"),
                       (safety / "classifier.json", "dvc repro safety")):
@@ -128,7 +145,7 @@ def import_models(params: dict[str, Any], alias: str = "champion", root: str | P
         runtime = {"runtime": "torch", "parity": None}
         if onnx:
             runtime = export_runtime(folder, folder / "onnx", root / paths["prepared"],
-                                     serving["detector"]["max_f1_drop"], params.get("thresholds"))
+                                     serving["detector"]["max_f1_drop"], params["thresholds"])
         labels = {"model_version": provenance["model_version"], "registry_version": provenance["registry_version"],
                   "alias": alias, "runtime": runtime["runtime"]}
         record = json.loads(json.dumps({**provenance, **runtime}, default=str))  # plain types only
@@ -145,21 +162,18 @@ def import_models(params: dict[str, Any], alias: str = "champion", root: str | P
     graph_doc = read_json(graph)
     index_meta = read_json(index / "meta.json")
     safety_version = read_json(safety / "classifier.json")["version"]
-    # the retrieval settings travel with the bundle, so the service lays out tracks as configured
-    settings = {**serving, "retrieval": {k: params["retrieval"][k] for k in ("session", "sequence")},
-                "emoheal": __version__, "graph_version": graph_version(graph_doc),
-                "index_backend": index_meta.get("backend"), "safety_model": safety_version}
+    settings = bundle_settings(params, graph_doc, index_meta.get("backend"), safety_version)
     labels = {"graph": graph_version(graph_doc), "items": str(len(items)), "emoheal": __version__,
               "safety_model": safety_version}
     with bentoml.models.create(SESSION_MODEL, labels=labels, metadata={"graph_hash": graph_doc.get("hash"),
                                "items": len(items), "media_files": len(media)},
                                module="emoheal.bento.store") as model:
         target = Path(model.path)
-        shutil.copy2(graph, target / "graph.json")
-        shutil.copytree(index, target / "index")
-        shutil.copytree(safety, target / "safety")
+        shutil.copy2(graph, target / GRAPH_FILE)
+        shutil.copytree(index, target / INDEX_DIR)
+        shutil.copytree(safety, target / SAFETY_DIR)
         for rel in media:
-            dst = target / "media" / rel
+            dst = target / MEDIA_DIR / rel
             dst.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(root / rel, dst)
         write_json(target / SETTINGS_FILE, settings)

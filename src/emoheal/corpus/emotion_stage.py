@@ -29,7 +29,7 @@ def run_corpus_emotion(manifest: pd.DataFrame, descriptors: pd.DataFrame, window
                        settings: ClipEmotionSettings, seed: int, tracking: dict[str, Any]) -> tuple[pd.DataFrame, dict]:
     """Returns (estimates for every described item, the metrics document)."""
     logger = None
-    if tracking.get("enabled", True):
+    if tracking["enabled"]:
         from lightning.pytorch.loggers import MLFlowLogger
 
         uri = tracking_uri()

@@ -52,12 +52,41 @@ def read_meta(folder: str | Path) -> dict[str, Any]:
     return read_json(path)
 
 
+def check_weights(folder: str | Path, meta: dict[str, Any]) -> None:
+    """The weights on disk are the ones trained: their hash is the one the folder's metadata recorded
+    (and its version names). A file swapped or damaged after training would otherwise load quietly and
+    answer under the old version's name."""
+    folder = Path(folder)
+    weights = sorted(folder.glob("encoder/*.safetensors")) + [folder / "head.safetensors"]
+    missing = [str(w.relative_to(folder)) for w in weights if not w.is_file()]
+    if missing or len(weights) < 2:
+        raise ModelFolderError(f"{folder} is incomplete: no {', '.join(missing) or 'encoder weights'}; "
+                               "train the model again (`dvc repro train`)")
+    digest = sha256_files(weights, folder)
+    if digest != meta.get("weights_sha256"):
+        raise ModelFolderError(
+            f"{folder}: the weights do not match the hash recorded at training ({META_FILE} weights_sha256 "
+            f"{str(meta.get('weights_sha256'))[:12]}..., on disk {digest[:12]}...); the files were changed after "
+            "training: restore them or train again (`dvc repro train`)")
+
+
 def load_model_folder(folder: str | Path, device: str | torch.device = "cpu"):
-    """(classifier in eval mode, tokenizer, meta) from a folder written by save_model_folder."""
+    """(classifier in eval mode, tokenizer, meta) from a folder written by save_model_folder; the
+    weights are checked against the recorded hash and must fill the network exactly (no missing or
+    unexpected keys: a partly random model would answer without an error)."""
     folder = Path(folder)
     meta = read_meta(folder)
-    encoder = AutoModel.from_pretrained(folder / "encoder", local_files_only=True)
+    check_weights(folder, meta)
+    encoder, info = AutoModel.from_pretrained(folder / "encoder", local_files_only=True, output_loading_info=True)
+    problems = {kind: sorted(info.get(kind) or []) for kind in ("missing_keys", "unexpected_keys",
+                                                                 "mismatched_keys", "error_msgs")}
+    if any(problems.values()):
+        shown = "; ".join(f"{kind}: {', '.join(map(str, keys[:5]))}" for kind, keys in problems.items() if keys)
+        raise ModelFolderError(f"{folder}: the encoder's weights do not fit its network ({shown})")
     tokenizer = AutoTokenizer.from_pretrained(folder / "encoder", local_files_only=True)
     classifier = EmotionClassifier(encoder, len(meta["labels"]), meta["pooling"], meta.get("dropout", 0.1))
-    classifier.head.load_state_dict(load_file(str(folder / "head.safetensors")))
+    try:
+        classifier.head.load_state_dict(load_file(str(folder / "head.safetensors")))
+    except RuntimeError as exc:  # strict loading: missing, unexpected or mis-shaped head weights
+        raise ModelFolderError(f"{folder}: head.safetensors does not fit the head ({exc})") from None
     return classifier.to(device).eval(), tokenizer, meta

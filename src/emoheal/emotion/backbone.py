@@ -23,7 +23,7 @@ class BackboneUnavailableError(RuntimeError):
 
 
 def _missing_message(cfg: dict[str, Any], path: str) -> str:
-    hub_id = cfg.get("hub_id") or "the model"
+    hub_id = cfg["hub_id"] or "the model"
     return (
         f"backbone {cfg['name']!r}: no local weights at {path!r}, and nothing is downloaded at run time.\n"
         f"On a machine with internet, download {hub_id} "
@@ -46,10 +46,10 @@ def resolve_pretrained_path(cfg: dict[str, Any]) -> str:
             ) from exc
         return str(module.get_model_path())
     if source == "local":
-        path = str(cfg.get("path") or "")
+        path = str(cfg["path"] or "")
         if path and Path(path).is_dir() and (Path(path) / "config.json").is_file():
             return path
-        hub_id = cfg.get("hub_id")
+        hub_id = cfg["hub_id"]
         if hub_id and _in_local_hf_cache(hub_id):
             return hub_id
         raise BackboneUnavailableError(_missing_message(cfg, path))

@@ -76,7 +76,7 @@ def evaluate_emotion(params: dict[str, Any]) -> tuple[dict[str, Any], list[Path]
     metrics = {
         "model_version": predictor.version,
         "backbone": predictor.meta["backbone"],
-        "profile": params.get("profile"),
+        "profile": params["profile"],
         "data_hash": manifest["data_hash"],
         "thresholds": "per label, tuned on dev",
         "test": test_metrics,

@@ -13,7 +13,11 @@ from emoheal.emotion.artifacts import META_FILE, ModelFolderError, load_model_fo
 from emoheal.emotion.calibration import apply_temperature
 from emoheal.utils.io import read_json
 
-MAX_TEXT_CHARS = 20_000  # longer input is refused: nobody types this much, and it would only be truncated
+# The detector's own guard, for any caller (a batch of documents through `emoheal detect` or the
+# library): longer input is refused, since the model reads only `max_length` tokens of it anyway.
+# Not the session limit: what a person may write for a session is conf/serving `max_text_chars`
+# (2,000), which the API, the CLI and the runner check before the detector sees the text.
+DETECTOR_MAX_CHARS = 20_000
 
 
 class InvalidTextError(ValueError):
@@ -38,6 +42,19 @@ class Prediction:
         }
 
 
+def prediction_lines(predictions: list[Prediction], calibrated: bool) -> list[str]:
+    """`emoheal detect` in a terminal: each text's labels and its three likeliest, then the model."""
+    lines = []
+    for i, p in enumerate(predictions, start=1):
+        top = sorted(p.probabilities.items(), key=lambda kv: -kv[1])[:3]
+        shown = ", ".join(f"{k} {v:.2f}" for k, v in top)
+        note = " (truncated to the model's window)" if p.truncated else ""
+        lines.append(f"[{i}] {', '.join(p.labels) or '(none above threshold)'}  — top: {shown}{note}")
+    uncalibrated = "" if calibrated else " (uncalibrated: no thresholds.json)"
+    lines.append(f"model {predictions[0].model_version}{uncalibrated}")
+    return lines
+
+
 def validate_texts(texts: Any) -> list[str]:
     if isinstance(texts, str) or not isinstance(texts, (list, tuple)):
         raise InvalidTextError("texts must be a list of strings")
@@ -48,8 +65,8 @@ def validate_texts(texts: Any) -> list[str]:
             raise InvalidTextError(f"text {i} is {type(text).__name__}, not a string")
         if not text.strip():
             raise InvalidTextError(f"text {i} is empty or only whitespace")
-        if len(text) > MAX_TEXT_CHARS:
-            raise InvalidTextError(f"text {i} has {len(text)} characters; the limit is {MAX_TEXT_CHARS}")
+        if len(text) > DETECTOR_MAX_CHARS:
+            raise InvalidTextError(f"text {i} has {len(text)} characters; the limit is {DETECTOR_MAX_CHARS}")
     return list(texts)
 
 

@@ -42,7 +42,7 @@ class TrainResult:
 
 def run_key(params: dict[str, Any], data_hash: str) -> str:
     """Identity of a training run: a killed run resumes only into the same key."""
-    relevant = {k: params.get(k) for k in ("data", "backbone", "trainer", "train", "seed")}
+    relevant = {k: params[k] for k in ("data", "backbone", "trainer", "train", "seed")}
     return sha256_json({"params": relevant, "data": data_hash})[:16]
 
 
@@ -81,7 +81,7 @@ def train_emotion_model(
     backbone_cfg, trainer_cfg = params["backbone"], params["trainer"]
     if backbone_cfg["source"] != "tiny":
         resolve_pretrained_path(backbone_cfg)  # fail at once, before any data is read, if weights are absent
-    if trainer_cfg.get("num_threads"):
+    if trainer_cfg["num_threads"]:
         torch.set_num_threads(int(trainer_cfg["num_threads"]))
     L.seed_everything(params["seed"], workers=True, verbose=False)
 
@@ -121,7 +121,7 @@ def train_emotion_model(
         # tqdm rather than Lightning's default rich bar, which prints nothing
         # when output goes to a log file (as under `make run > log`)
         callbacks.append(TQDMProgressBar(refresh_rate=10))
-    if train_cfg.get("early_stopping_patience"):
+    if train_cfg["early_stopping_patience"]:
         callbacks.append(EarlyStopping(monitor=MONITOR, mode="max", patience=train_cfg["early_stopping_patience"],
                                        check_on_train_epoch_end=False))
 
@@ -132,10 +132,10 @@ def train_emotion_model(
         logger = MLFlowLogger(
             experiment_name=params["tracking"]["experiment"], tracking_uri=uri,
             artifact_location=artifact_location(uri),
-            run_name=f"{backbone_cfg['name']}-{params.get('profile', 'custom')}-{key[:8]}",
+            run_name=f"{backbone_cfg['name']}-{params['profile']}-{key[:8]}",
             run_id=run_id_file.read_text().strip() if run_id_file.is_file() else None,
             tags={"git_commit": git_commit(), "data_hash": manifest["data_hash"], "run_key": key,
-                  "profile": str(params.get("profile"))},
+                  "profile": params["profile"]},
         )
 
     trainer = L.Trainer(
@@ -168,7 +168,7 @@ def train_emotion_model(
         "backbone": backbone_cfg["name"],
         "pooling": backbone_cfg["pooling"],
         "max_length": backbone_cfg["max_length"],
-        "multilingual": bool(backbone_cfg.get("multilingual", False)),
+        "multilingual": backbone_cfg["multilingual"],
         "dropout": train_cfg["dropout"],
         "data_hash": manifest["data_hash"],
         "run_key": key,
@@ -186,8 +186,8 @@ def train_emotion_model(
         run_id = logger.run_id
         write_json(model_dir / "mlflow_run.json", {"run_id": run_id, "experiment": params["tracking"]["experiment"]})
         _log_training_artifacts(logger, params, model_dir, meta)
-    if not params["train"].get("keep_checkpoints", False):
-        shutil.rmtree(run_dir, ignore_errors=True)
+    # the run folder is only a resume point: the model is saved (and logged) now
+    shutil.rmtree(run_dir, ignore_errors=True)
     return TrainResult(model_dir, meta, run_id, resumed_from, trainer.global_step)
 
 

@@ -118,20 +118,20 @@ class _CacheWriter(BasePredictionWriter):
 
 
 def _strategy(trainer_cfg: dict[str, Any]):
-    if trainer_cfg.get("strategy") == "ddp":
+    if trainer_cfg["strategy"] == "ddp":
         from lightning.pytorch.strategies import DDPStrategy
 
         backend = "nccl" if torch.cuda.is_available() and trainer_cfg["accelerator"] != "cpu" else "gloo"
         return DDPStrategy(process_group_backend=backend)
-    return trainer_cfg.get("strategy", "auto")
+    return trainer_cfg["strategy"]
 
 
 def embed_corpus(manifest: pd.DataFrame, encoder: dict[str, Any], trainer_cfg: dict[str, Any], cache_dir: str | Path,
                  work_dir: str | Path) -> tuple[pd.DataFrame | None, np.ndarray | None, dict]:
     """(index of embedded items, their vectors (N, D), report). Only uncached items are
     computed. Returns (None, None, report) on non-zero DDP ranks: rank 0 assembles."""
-    config = Clamp3Config.from_fixture(encoder["config_json"]) if encoder.get("config_json") \
-        else Clamp3Config.from_dict(encoder.get("sizes") or {})
+    config = Clamp3Config.from_fixture(encoder["config_json"]) if encoder["config_json"] \
+        else Clamp3Config.from_dict(encoder["sizes"])
     clamp3, checkpoint_sha = load_clamp3(encoder["checkpoint"], config)
     mert = MertFrontEnd(encoder["mert"])
     if mert.hidden_size != config.audio_hidden_size:
@@ -147,12 +147,12 @@ def embed_corpus(manifest: pd.DataFrame, encoder: dict[str, Any], trainer_cfg: d
             f.unlink()
     rank = 0
     if todo:
-        torch.set_num_threads(trainer_cfg.get("num_threads") or torch.get_num_threads())
+        torch.set_num_threads(trainer_cfg["num_threads"] or torch.get_num_threads())
         trainer = L.Trainer(accelerator=trainer_cfg["accelerator"], devices=trainer_cfg["devices"],
                             strategy=_strategy(trainer_cfg), precision="32-true", logger=False,
                             enable_progress_bar=False, enable_model_summary=False,
                             callbacks=[_CacheWriter(cache, failures)])
-        loader = torch.utils.data.DataLoader(_Items(todo), batch_size=encoder.get("batch_size", 4),
+        loader = torch.utils.data.DataLoader(_Items(todo), batch_size=encoder["batch_size"],
                                              collate_fn=list, shuffle=False)
         trainer.predict(AudioEmbedder(clamp3, mert), loader, return_predictions=False)
         rank = trainer.global_rank

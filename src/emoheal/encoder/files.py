@@ -26,7 +26,7 @@ def check_encoder_files(encoder: dict[str, Any], need_tokenizer: bool = False) -
         problems.append(f"- checkpoint {encoder['checkpoint']} is missing: {CHECKPOINT_WHERE}")
     if not (Path(encoder["mert"]) / "config.json").is_file():
         problems.append(f"- MERT folder {encoder['mert']} is missing or has no config.json: {MERT_WHERE}")
-    tokenizer = Path(encoder.get("tokenizer") or "")
+    tokenizer = Path(encoder["tokenizer"])
     if need_tokenizer and not any((tokenizer / f).is_file() for f in ("tokenizer.json", "sentencepiece.bpe.model")):
         problems.append(f"- XLM-R tokenizer {tokenizer} is missing: {TOKENIZER_WHERE}")
     if problems:

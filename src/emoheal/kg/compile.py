@@ -12,6 +12,8 @@ from emoheal.kg.draw import draw_html, draw_png
 from emoheal.kg.graph import build_graph, graph_version, summarise, write_graph
 from emoheal.kg.planner import Planner, PlannerSettings, SessionPlan
 from emoheal.kg.rules import Rules, load_rules
+from emoheal.settings.base import validate
+from emoheal.settings.root import GRAPH_FILE
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +35,10 @@ def load_validated_rules(rules_dir: str | Path, raw: str | Path) -> Rules:
 
 def compile_graph(rules_dir: str | Path, raw: str | Path, planner: dict[str, Any]) -> dict[str, Any]:
     """The graph document, built in memory (tests and tools use this without writing files)."""
-    settings = PlannerSettings.from_dict(planner)  # fail on a bad setting before building anything
+    # fail on a bad setting before building anything
+    validate(PlannerSettings, planner, "planner settings", lambda key: f"kg.planner.{key}: conf/kg/*.yaml")
     rules = load_validated_rules(rules_dir, raw)
-    graph = build_graph(rules, {k: getattr(settings, k) for k in settings.__dataclass_fields__})
+    graph = build_graph(rules, dict(planner))  # as written in conf/ (the graph's hash covers it)
     Planner(graph)  # the graph must be plannable (e.g. its default goal exists)
     return graph
 
@@ -82,10 +85,10 @@ def audit(planner: Planner) -> dict[str, Any]:
 
 def compile_kg(rules_dir: str | Path, raw: str | Path, out_dir: str | Path, plots_dir: str | Path,
                planner: dict[str, Any]) -> dict[str, Any]:
-    """Validate, build, write `out_dir/graph.json`, draw into `plots_dir`, return the metrics."""
+    """Validate, build, write `out_dir/graph.json` (GRAPH_FILE), draw into `plots_dir`, return the metrics."""
     graph = compile_graph(rules_dir, raw, planner)
     out_dir, plots_dir = Path(out_dir), Path(plots_dir)
-    write_graph(graph, out_dir / "graph.json")
+    write_graph(graph, out_dir / GRAPH_FILE)
     draw_png(graph, plots_dir / "graph.png")
     draw_html(graph, plots_dir / "graph.html")
     summary = summarise(graph)

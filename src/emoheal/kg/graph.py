@@ -171,3 +171,44 @@ def summarise(graph: dict[str, Any]) -> GraphSummary:
     import networkx as nx
 
     return GraphSummary(graph_version(graph), nodes, edges, sorted(nx.isolates(g)))
+
+
+def overview(graph: dict[str, Any]) -> dict[str, Any]:
+    """What `emoheal kg show --json` prints: counts, goals, the stage schedule and the planner."""
+    summary = summarise(graph)
+    return {"version": summary.version, "hash": graph["hash"], "nodes": summary.nodes, "edges": summary.edges,
+            "goals": [g["label"] for g in _goals(graph)],
+            "stages": [{k: s[k] for k in ("label", "share", "progress", "curve")} for s in _stages(graph)],
+            "planner": graph["planner"], "inputs": graph["inputs"]}
+
+
+def summary_lines(graph: dict[str, Any]) -> list[str]:
+    """`emoheal kg show` in a terminal: counts, emotion families, the stage schedule and each goal."""
+    summary = summarise(graph)
+    families: dict[str, list[str]] = {}
+    for n in graph["nodes"]:
+        if n["type"] == "emotion":
+            families.setdefault(n["family"], []).append(n["label"])
+    lines = [f"knowledge graph {summary.version}",
+             "  nodes: " + ", ".join(f"{k} {v}" for k, v in summary.nodes.items()),
+             "  edges: " + ", ".join(f"{k} {v}" for k, v in summary.edges.items()),
+             "  emotions by family: " + "; ".join(f"{k} {len(v)}" for k, v in families.items()),
+             "  stages: " + ", ".join(f"{s['label']} {s['share']:.0%} (progress {s['progress']:g}, {s['curve']})"
+                                      for s in _stages(graph))]
+    for g in _goals(graph):
+        sets = {e["to"].removeprefix("param:"): e for e in graph["edges"]
+                if e["from"] == g["id"] and e["kind"] == "sets"}
+        tempo = sets["tempo_bpm"]
+        lines.append(f"  goal {g['label']}: valence {g['valence']:+.2f} arousal {g['arousal']:+.2f}, "
+                     f"{tempo['low']:g}-{tempo['high']:g} BPM, tempo step <= {g['max_tempo_step_bpm']:g} BPM, "
+                     f"ceiling {g['loudness_ceiling_lufs']:g} LUFS, arousal {g['arousal_direction']}")
+    lines.append(f"  planner: {json.dumps(graph['planner'])}")
+    return lines
+
+
+def _goals(graph: dict[str, Any]) -> list[dict[str, Any]]:
+    return [n for n in graph["nodes"] if n["type"] == "goal"]
+
+
+def _stages(graph: dict[str, Any]) -> list[dict[str, Any]]:
+    return sorted((n for n in graph["nodes"] if n["type"] == "stage"), key=lambda n: n["order"])

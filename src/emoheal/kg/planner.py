@@ -25,6 +25,8 @@ from typing import Any
 from emoheal.kg.graph import graph_version, read_graph
 from emoheal.kg.prompt import dynamics_marking, stage_prompt
 from emoheal.kg.schema import GEMS_FACTORS, PARAMETERS, RANGED, STAGES
+from emoheal.settings.base import validate
+from emoheal.settings.music import Planner as PlannerSettings  # conf/kg `planner`, compiled into the graph
 
 PARAMS = tuple(PARAMETERS)
 _I = {p: i for i, p in enumerate(PARAMS)}
@@ -37,35 +39,10 @@ RANGE_KEYS = {
     "density_onsets_per_s": "density_range_onsets_per_s", "brightness_hz": "brightness_range_hz",
 }
 assert set(RANGE_KEYS) == set(RANGED)
-DEFAULT_GRAPH = Path("models/kg/graph.json")
 
 
 class PlanInputError(ValueError):
     """The emotions, goal or minutes given to the planner are not usable."""
-
-
-@dataclass(frozen=True)
-class PlannerSettings:
-    floor: float = 0.05  # probabilities at or below count for nothing; above, weight = p - floor
-    neutral_weight: float = 0.5  # neutral means "no strong emotion": it dilutes rather than dominates
-    neutral_prior: float = 0.1  # a neutral anchor: weak, flat input drifts to neutral; bounds the slope (1/prior)
-    sigmoid_steepness: float = 8.0  # shape of the per-minute path between stage centres
-    default_goal: str = "sleep"
-    default_minutes: float = 20.0
-    min_minutes: float = 3.0
-    max_minutes: float = 240.0
-    explain_min_share: float = 0.01  # contributions below this share are left out of explanations
-
-    @classmethod
-    def from_dict(cls, values: Mapping[str, Any]) -> PlannerSettings:
-        known = {f for f in cls.__dataclass_fields__}
-        unknown = set(values) - known
-        if unknown:
-            raise ValueError(f"unknown planner settings: {', '.join(sorted(unknown))}")
-        settings = cls(**values)
-        if not 0 <= settings.floor < 1 or settings.neutral_prior <= 0 or settings.neutral_weight < 0:
-            raise ValueError("planner settings need 0 <= floor < 1, neutral_prior > 0, neutral_weight >= 0")
-        return settings
 
 
 @dataclass
@@ -166,7 +143,8 @@ class Planner:
     def __init__(self, graph: dict[str, Any]):
         self.graph = graph
         self.version = graph_version(graph)
-        self.settings = PlannerSettings.from_dict(graph.get("planner", {}))
+        self.settings = validate(PlannerSettings, graph["planner"], "the compiled graph's planner settings",
+                                 lambda key: "from conf/kg/*.yaml: recompile with `dvc repro compile_kg`")
         nodes = {n["id"]: n for n in graph["nodes"]}
         self.labels: tuple[str, ...] = tuple(graph["labels"])
         self._order = {label: i for i, label in enumerate(self.labels)}
@@ -192,7 +170,7 @@ class Planner:
             raise ValueError(f"default goal {self.settings.default_goal!r} is not in the graph")
 
     @classmethod
-    def from_file(cls, path: str | Path = DEFAULT_GRAPH) -> Planner:
+    def from_file(cls, path: str | Path) -> Planner:
         return cls(read_graph(path))
 
     # ------------------------------------------------------------------ input checks
@@ -489,7 +467,7 @@ def _planner_for(path: str, mtime_ns: int) -> Planner:
     return Planner.from_file(path)
 
 
-def load_planner(path: str | Path = DEFAULT_GRAPH) -> Planner:
+def load_planner(path: str | Path) -> Planner:
     """The planner for a compiled graph file, loaded once per process (reloaded if the file changes)."""
     path = Path(path)
     if not path.is_file():
@@ -498,6 +476,9 @@ def load_planner(path: str | Path = DEFAULT_GRAPH) -> Planner:
 
 
 def plan(emotions: Mapping[str, float], goal: str | None = None, minutes: float | None = None,
-         graph: str | Path = DEFAULT_GRAPH) -> SessionPlan:
-    """Plan a session: `plan({"fear": 0.8, "nervousness": 0.4}, "sleep", 20)`."""
-    return load_planner(graph).plan(emotions, goal, minutes)
+         graph: str | Path | None = None) -> SessionPlan:
+    """Plan a session: `plan({"fear": 0.8, "nervousness": 0.4}, "sleep", 20)`, with the graph
+    `compile_kg` wrote where params.yaml says (paths.kg), unless `graph` names another file."""
+    from emoheal.settings import load_settings
+
+    return load_planner(graph if graph is not None else load_settings().paths.graph).plan(emotions, goal, minutes)

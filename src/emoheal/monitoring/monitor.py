@@ -100,7 +100,7 @@ def _log(result: MonitorResult, out: Path, cfg: dict) -> str:
     from emoheal.utils.git import git_commit
 
     summary = result.summary
-    experiment = ensure_experiment(cfg.get("experiment", "emoheal-monitoring"))
+    experiment = ensure_experiment(cfg["experiment"])
     metrics = {k: v for k, v in summary["values"].items() if isinstance(v, (int, float))}
     metrics.update({f"current.{k}": v for k, v in summary["current"].items() if v is not None})
     metrics.update({"records": summary["records"]["n"], "answered": summary["records"]["answered"],

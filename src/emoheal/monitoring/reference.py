@@ -64,7 +64,7 @@ def build_reference(params: dict[str, Any]) -> dict[str, Any]:
 
     paths, cfg = params["paths"], params["monitoring"]["reference"]
     split = read_prepared(paths["prepared"], cfg["split"])
-    if cfg.get("limit"):
+    if cfg["limit"]:  # null (or 0): the whole split
         split = split.sample(n=min(int(cfg["limit"]), len(split)), random_state=int(params["seed"]))
     from emoheal.safety.screen import CrisisScreen
 

@@ -5,29 +5,14 @@ heard recently. When nothing qualifies the stage says so — no crash, no silent
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 import pandas as pd
 
-from emoheal.retrieval.scoring import ScoringSettings, score_stage
+from emoheal.retrieval.scoring import score_stage
+from emoheal.settings.retrieval import SessionSettings  # conf/retrieval `session`
 
 _FIFTHS = {pc: (7 * i) % 12 for i, pc in enumerate(range(12))}  # pitch class -> steps on the circle of fifths
 _PC = {"C": 0, "C#": 1, "D": 2, "Eb": 3, "E": 4, "F": 5, "F#": 6, "G": 7, "Ab": 8, "A": 9, "Bb": 10, "B": 11}
-
-
-@dataclass(frozen=True)
-class SessionSettings:
-    scoring: ScoringSettings = field(default_factory=ScoringSettings)
-    alternatives: int = 4
-    mmr_lambda: float = 0.7  # 1 = pure score, 0 = pure diversity
-    mmr_pool: int = 30
-    max_tempo_jump_bpm: float = 40.0  # between consecutive stages' items (octave-folded)
-    max_key_distance: int = 3  # steps on the circle of fifths (relative major/minor count as 0)
-    arousal_tolerance: float = 0.0  # toward a calmer goal, an item's estimated arousal may not exceed the last one's
-    # hard limits at the target stage of a goal whose arousal must come down
-    target_max_arousal: float = 0.0
-    target_density_factor: float = 1.5  # density may exceed the goal's range top by this factor at most
 
 
 def key_distance(a: str, b: str) -> int:

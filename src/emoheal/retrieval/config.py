@@ -1,25 +1,23 @@
 """The retrieval settings from the `retrieval` section of the composed config (conf/retrieval/):
-the same values for the evaluation stages, the CLI, the runner and the served Bento."""
+the same validated objects for the evaluation stages, the CLI, the runner and the served Bento
+(which carries the `session` and `sequence` sections in its settings.json)."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Mapping
+from typing import Any
 
-from emoheal.retrieval.assemble import SessionSettings
-from emoheal.retrieval.scoring import ScoringSettings
-from emoheal.retrieval.sequence import SequenceSettings
-
-
-def settings_from_config(retrieval: dict) -> tuple[SessionSettings, SequenceSettings]:
-    """(one-item session settings, sequence settings) from a `retrieval` config mapping."""
-    session = dict(retrieval["session"])
-    one_item = SessionSettings(**{**session, "scoring": ScoringSettings.from_dict(session.pop("scoring", None))})
-    return one_item, SequenceSettings.from_session(one_item, retrieval.get("sequence"))
+from emoheal.settings.base import validate
+from emoheal.settings.retrieval import Retrieval, SequenceSettings, SessionRetrieval, SessionSettings
 
 
-def sequence_settings_from_params(path: str | Path = "params.yaml") -> SequenceSettings:
-    """The sequence settings of a composed params file; a missing file is an error that says how
-    to make one (the defaults would quietly differ from a tuned config)."""
-    from emoheal.utils.io import load_params
-
-    return settings_from_config(load_params(path)["retrieval"])[1]
+def settings_from_config(retrieval: SessionRetrieval | Mapping[str, Any],
+                         source: str = "retrieval settings") -> tuple[SessionSettings, SequenceSettings]:
+    """(one-item session settings, sequence settings) from the `retrieval` settings: the typed
+    section, or a mapping of the whole section or of its `session` and `sequence` only (what a
+    Bento carries), checked: a bad key is a ParamsError naming `source`."""
+    if not isinstance(retrieval, SessionRetrieval):
+        whole = isinstance(retrieval, Mapping) and not set(retrieval) <= {"session", "sequence"}
+        retrieval = validate(Retrieval if whole else SessionRetrieval, retrieval, source,
+                             lambda key: f"retrieval.{key} is defined in conf/retrieval/*.yaml")
+    return retrieval.settings()

@@ -11,7 +11,6 @@ estimate, and descriptors only.
 
 from __future__ import annotations
 
-import dataclasses
 from collections import Counter
 
 import numpy as np
@@ -62,8 +61,8 @@ def evaluate_sessions(plans: list[dict], index: RetrievalIndex, goal: dict, sett
     quadrants = labelled["quadrant"]
     arousal = labelled["arousal"]
     k = settings.alternatives + 1
-    descriptors_only = dataclasses.replace(settings, scoring=dataclasses.replace(
-        settings.scoring, weights={**settings.scoring.weights, "valence_arousal": 0.0, "text": 0.0}))
+    descriptors_only = settings.model_copy(update={"scoring": settings.scoring.model_copy(update={
+        "weights": {**settings.scoring.weights, "valence_arousal": 0.0, "text": 0.0}})})
     rng = np.random.default_rng(seed)
     results: dict[str, dict] = {}
     for method in METHODS:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from emoheal.retrieval.items import item_table, register_calibration
+from emoheal.settings.retrieval import IndexSettings
 from emoheal.utils.io import write_json
 
 # faiss logs its probing of CPU-specific builds at INFO; that is not news to anyone
@@ -63,9 +64,14 @@ def _faiss_index(vectors: np.ndarray, kind: str, nlist: int):
     return index
 
 
-def write_items(items: pd.DataFrame, out_dir: str | Path, kind: str = "flat", exact_below: int = 50000,
-                nlist: int = 256) -> dict:
-    """The descriptor part of an index for a ready item table (also used for synthetic corpora)."""
+def _kind(settings: IndexSettings | None, n: int) -> str:
+    """Exact (flat) below `exact_below` items, or without settings; else the configured kind."""
+    return "flat" if settings is None or n < settings.exact_below else settings.kind
+
+
+def write_items(items: pd.DataFrame, out_dir: str | Path, settings: IndexSettings | None = None) -> dict:
+    """The descriptor part of an index for a ready item table. `settings`: conf/retrieval `index`;
+    without them the index is exact (flat), as for the small synthetic corpora of tests."""
     import faiss
 
     out_dir = Path(out_dir)
@@ -75,7 +81,8 @@ def write_items(items: pd.DataFrame, out_dir: str | Path, kind: str = "flat", ex
     else:
         unit = np.zeros((0, len(VECTOR_COLUMNS)), np.float32)
         mean, scale = np.zeros(len(VECTOR_COLUMNS)), np.ones(len(VECTOR_COLUMNS))
-    chosen = "flat" if len(items) < exact_below else kind
+    chosen = _kind(settings, len(items))
+    nlist = settings.nlist if settings else 0  # only an IVF index has cells
     faiss.write_index(_faiss_index(unit, chosen, nlist), str(out_dir / "descriptors.faiss"))
     items.to_parquet(out_dir / "items.parquet", index=False)
     meta = {"format": FORMAT, "items": len(items), "left_out": 0, "descriptor_index": chosen,
@@ -86,10 +93,10 @@ def write_items(items: pd.DataFrame, out_dir: str | Path, kind: str = "flat", ex
 
 
 def build_index(manifest: pd.DataFrame, descriptors: pd.DataFrame, estimates: pd.DataFrame, scores: pd.DataFrame,
-                embeddings_dir: str | Path, out_dir: str | Path, kind: str = "flat", exact_below: int = 50000,
-                nlist: int = 256, cuts: pd.DataFrame | None = None) -> dict:
-    """`cuts`: per item id, `cut_points_s` (corpus.cuts) — where a session may trim the item; items
-    without any are trimmed with a fade."""
+                embeddings_dir: str | Path, out_dir: str | Path, settings: IndexSettings,
+                cuts: pd.DataFrame | None = None) -> dict:
+    """`settings`: conf/retrieval `index`. `cuts`: per item id, `cut_points_s` (corpus.cuts) — where
+    a session may trim the item; items without any are trimmed with a fade."""
     import faiss
 
     out_dir = Path(out_dir)
@@ -100,7 +107,7 @@ def build_index(manifest: pd.DataFrame, descriptors: pd.DataFrame, estimates: pd
     if cuts is not None:
         found = dict(zip(cuts["id"], cuts["cut_points_s"]))
         items["cut_points_s"] = [list(found[i]) if i in found and found[i] is not None else [] for i in items["id"]]
-    meta = write_items(items, out_dir, kind, exact_below, nlist)
+    meta = write_items(items, out_dir, settings)
     meta.update({"left_out": int(len(manifest) - len(items)), "register_calibration": calibration})
     report_path = Path(embeddings_dir) / "report.json"
     report = json.loads(report_path.read_text()) if report_path.is_file() else {"backend": "none"}
@@ -111,7 +118,7 @@ def build_index(manifest: pd.DataFrame, descriptors: pd.DataFrame, estimates: pd
         ids = pd.read_parquet(Path(embeddings_dir) / "index.parquet")["id"].tolist()
         keep = [i for i, item in enumerate(ids) if item in set(items["id"])]
         vectors = vectors[keep] / np.maximum(np.linalg.norm(vectors[keep], axis=1, keepdims=True), 1e-12)
-        faiss.write_index(_faiss_index(vectors, "flat" if len(keep) < exact_below else kind, nlist),
+        faiss.write_index(_faiss_index(vectors, _kind(settings, len(keep)), settings.nlist),
                           str(out_dir / "clamp3.faiss"))
         (out_dir / "clamp3_ids.json").write_text(json.dumps([ids[i] for i in keep]))
         meta.update({"backend": "hybrid", "vector_tags": report["tags"], "clamp3_items": len(keep)})

@@ -33,10 +33,9 @@ def _index_summary(index: RetrievalIndex) -> dict:
             "descriptor_index": index.meta.get("descriptor_index")}
 
 
-def retrieve(plan: dict, index: RetrievalIndex, settings: SessionSettings = SessionSettings(),
-             goal: dict | None = None, exclude: Iterable[str] = (), text_encoder: Any = None,
-             candidate_threshold: int = 5000, candidates_per_stage: int = 500,
-             preferences: dict | None = None) -> dict:
+def retrieve(plan: dict, index: RetrievalIndex, settings: SessionSettings, goal: dict | None = None,
+             exclude: Iterable[str] = (), text_encoder: Any = None, candidate_threshold: int = 5000,
+             candidates_per_stage: int = 500, preferences: dict | None = None) -> dict:
     """One item per stage (today's `one_per_stage`, kept as a baseline and for the alternatives).
     `plan`: `SessionPlan.to_dict()`; `goal`: the planner's goal record (constraints);
     `text_encoder`: a CLaMP 3 text encoder, required by a hybrid index. Above
@@ -57,9 +56,9 @@ def retrieve(plan: dict, index: RetrievalIndex, settings: SessionSettings = Sess
     return result
 
 
-def retrieve_sequence(plan: dict, index: RetrievalIndex, settings: SequenceSettings = SequenceSettings(),
-                      goal: dict | None = None, exclude: Iterable[str] = (), seed: int | None = None,
-                      text_encoder: Any = None, preferences: dict | None = None, candidate_threshold: int = 20000,
+def retrieve_sequence(plan: dict, index: RetrievalIndex, settings: SequenceSettings, goal: dict | None = None,
+                      exclude: Iterable[str] = (), seed: int | None = None, text_encoder: Any = None,
+                      preferences: dict | None = None, candidate_threshold: int = 20000,
                       candidates_per_waypoint: int = 500, waypoints: int = 16) -> dict:
     """The session as sequences of tracks that follow the plan's path (retrieval.sequence).
     Above `candidate_threshold` items the sequence draws from the FAISS neighbours of the

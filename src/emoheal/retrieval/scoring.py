@@ -5,35 +5,15 @@ Vectorised over the whole candidate set; every part is kept for the explanation.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 import pandas as pd
 
 from emoheal.kg.planner import RANGE_KEYS  # the plan's names for each target range
 from emoheal.retrieval.items import MEASURES
+from emoheal.settings.retrieval import ScoringSettings  # conf/retrieval session.scoring
 
 # parameters compared on a log2 scale, where ratios are what is heard
 _LOG = {"tempo_bpm", "density_onsets_per_s", "brightness_hz"}
-
-
-@dataclass(frozen=True)
-class ScoringSettings:
-    weights: dict = field(default_factory=lambda: {"text": 0.3, "descriptors": 0.35, "valence_arousal": 0.35})
-    parameter_weights: dict = field(default_factory=lambda: {
-        "tempo_bpm": 0.5, "mode_major": 1.0, "loudness_lufs": 1.0, "density_onsets_per_s": 1.5,
-        "register_midi": 0.5, "brightness_hz": 0.5})
-    # one "scale" outside the target range costs exp(-1/2) of the fit: octaves for log measures
-    scales: dict = field(default_factory=lambda: {
-        "tempo_bpm": 0.35, "loudness_lufs": 4.0, "density_onsets_per_s": 0.5, "register_midi": 6.0,
-        "brightness_hz": 0.6})
-    tempo_octave_penalty: float = 0.25  # measured tempo may be double or half the felt one
-    va_sharpness: float = 2.0
-    personal_weight: float = 0.15  # how much a person's learned preferences may move a score
-
-    @classmethod
-    def from_dict(cls, values: dict | None) -> ScoringSettings:
-        return cls(**(values or {}))
 
 
 def _outside(values: np.ndarray, low: float, high: float) -> np.ndarray:

@@ -32,72 +32,21 @@ not grow with the catalogue (benchmarks/session_speed.py).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
-from emoheal.retrieval.assemble import SessionSettings
 from emoheal.retrieval.item_arrays import EPS, ItemArrays, rounded
 from emoheal.retrieval.path_scoring import PlanPath, ScoreView, StageScorer, felt_tempo
-from emoheal.retrieval.scoring import ScoringSettings
+from emoheal.settings.retrieval import SequenceSettings  # conf/retrieval `sequence` + the session's scoring
 
 # what an item of each source sounds like, for the person: every EMOPIA clip is a solo piano
 # performance; ingested media is the person's own (its instruments are not measured)
 SOUNDS = {"emopia": "solo piano", "user": "your own media"}
 GRID_S = 60.0  # seconds between the waypoints a stage's scores are computed at (the path is per minute)
 RESERVE = "reserve"  # what the next-track choice says when a stage must end to leave the final stage its music
-
-
-@dataclass(frozen=True)
-class SequenceSettings:
-    fill_tolerance: float = 0.02  # filled time within this share of the requested minutes
-    min_track_s: float = 20.0  # the shortest excerpt (unless the stage itself is shorter)
-    crossfade_s: float = 6.0  # between consecutive tracks ...
-    crossfade_max_share: float = 0.2  # ... at most this share of the shorter of the two
-    first_fade_in_s: float = 3.0
-    last_fade_out_s: float = 10.0  # the session's end dies away
-    trim_fade_s: float = 3.0  # the least fade-out of a track trimmed where no cut point lies near
-    cut_window_s: float = 4.0  # how far from the wanted end a cut point may lie
-    max_tempo_step_bpm: float = 24.0  # consecutive tracks, octave-folded
-    max_key_distance: int = 3  # circle-of-fifths steps (relative major/minor count as 0)
-    max_loudness_step_lu: float = 6.0  # the items' performance loudness (before normalisation)
-    arousal_tolerance: float = 0.0  # how much estimated arousal may move against the goal's direction
-    supply_factor: float = 1.2  # look-ahead: keep this many times the remaining time in reach
-    near_equal: float = 0.05  # score units (0..1): candidates this close to the best are near-equals
-    near_equal_pool: int = 8
-    temperature: float = 0.02  # of the score-weighted draw among near-equals
-    pool_per_waypoint: int = 200
-    alternatives: int = 4  # listed with each stage's first track
-    # closeness of the felt tempo to the path's tempo at the track's minute (the stage's tempo range
-    # is wide; this is what makes the tempo move minute by minute): weight in the total, and the
-    # distance (octaves) at which it falls to exp(-1/2)
-    path_tempo_weight: float = 0.3
-    path_tempo_scale_octaves: float = 0.2
-    scoring: ScoringSettings = field(default_factory=ScoringSettings)
-    # hard limits at the target stage of a calming goal (as for one item per stage)
-    target_max_arousal: float = 0.0
-    target_density_factor: float = 1.5
-    target_min_valence: float | None = 0.0  # the goal's calm is a pleasant one (Q4); None: no limit
-
-    @classmethod
-    def from_dict(cls, values: dict | None) -> SequenceSettings:
-        values = dict(values or {})
-        known = {f.name for f in fields(cls)}
-        unknown = set(values) - known
-        if unknown:
-            raise ValueError(f"unknown sequence settings: {', '.join(sorted(unknown))}")
-        scoring = values.pop("scoring", None)
-        return cls(**values, scoring=scoring if isinstance(scoring, ScoringSettings)
-                   else ScoringSettings.from_dict(scoring))
-
-    @classmethod
-    def from_session(cls, session: SessionSettings, values: dict | None = None) -> SequenceSettings:
-        """The sequence settings sharing the one-item session's scoring and target limits."""
-        base = {"scoring": session.scoring, "target_max_arousal": session.target_max_arousal,
-                "target_density_factor": session.target_density_factor}
-        return cls.from_dict({**base, **(values or {})})
 
 
 def _target_limits(arr: ItemArrays, stage: dict, goal: dict | None, s: SequenceSettings) -> tuple[np.ndarray, list]:
@@ -161,7 +110,7 @@ class _Supply:
             cum[self.rank[row] + 1:] -= seconds
 
 
-def sequence_session(plan: dict, items: pd.DataFrame | ItemArrays, s: SequenceSettings = SequenceSettings(),
+def sequence_session(plan: dict, items: pd.DataFrame | ItemArrays, s: SequenceSettings,
                      goal: dict | None = None, exclude=(), seed: int | None = None,
                      text_cosines: dict[str, np.ndarray] | None = None, personal: np.ndarray | None = None,
                      backend: str = "descriptors") -> dict:

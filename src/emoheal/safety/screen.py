@@ -125,6 +125,12 @@ class SafetyResult:
         return {"level": self.level, "reasons": self.reasons, "resources": self.resources, "message": self.message,
                 "check_in": self.check_in, "risk_score": self.risk_score, "severity_score": self.severity_score}
 
+    def summary_line(self) -> str:
+        """`emoheal safety screen` in a terminal: level, scores and the reasons after the first
+        (the first is the classifier's two scores, already shown as risk and severity)."""
+        return (f"{self.level:<6}  risk {self.risk_score:.2f}  severity {self.severity_score:.2f}  "
+                f"{'; '.join(self.reasons[1:]) or '-'}")
+
 
 @lru_cache(maxsize=4)
 def load_messages(folder: str | None = None) -> dict[tuple[str, str], str]:

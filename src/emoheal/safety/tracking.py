@@ -29,7 +29,7 @@ def headline(metrics: dict[str, Any]) -> dict[str, float]:
 
 def log_safety_run(params: dict[str, Any], metrics: dict[str, Any]) -> str | None:
     """One run in the `safety.tracking.experiment` experiment; returns its id (None when tracking is off)."""
-    if not params.get("tracking", {}).get("enabled", True):
+    if not params["tracking"]["enabled"]:
         return None
     import mlflow
 

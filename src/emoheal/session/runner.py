@@ -1,7 +1,7 @@
 """One call from words to a session: safety screen → emotion detection → plan → retrieval →
 narrative. Models load once per runner; raw text is used in memory only and never logged.
 
-`SessionRunner(...).run(text, goal="sleep", minutes=None, lang=None, user=None)`
+`SessionRunner.from_params(load_settings()).run(text, goal="sleep", minutes=None, lang=None, user=None)`
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from typing import Any
 
 from emoheal import __version__
 from emoheal.safety.screen import ANSWERS, CrisisScreen
+from emoheal.settings import SequenceSettings, as_settings
 
 log = logging.getLogger(__name__)
-MAX_TEXT_CHARS = 2000  # a person's words about their evening, not a document
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 LANGUAGES = ("en", "zh")
 
@@ -32,7 +32,9 @@ class SessionInputError(ValueError):
         self.code, self.field = code, field
 
 
-def check_text(text: Any, max_chars: int = MAX_TEXT_CHARS) -> str:
+def check_text(text: Any, max_chars: int) -> str:
+    """`max_chars`: conf/serving `max_text_chars` (a person's words about their evening, not a
+    document), the one limit the API, the CLI and the runner apply."""
     if not isinstance(text, str):
         raise SessionInputError(f"text must be a string, not {type(text).__name__}", "validation_error", "text")
     if not text.strip():
@@ -75,22 +77,32 @@ def _identifier():
 
 @dataclass(frozen=True)
 class RunnerPaths:
-    model: str = "models/emotion"
-    graph: str = "models/kg/graph.json"
-    index: str = "models/corpus/index"
-    safety: str = "models/safety"
+    """Where the runner's models are: the pipeline's outputs (`from_params`), or a service bundle's
+    folders (serving/backend.py)."""
+
+    model: str
+    graph: str
+    index: str
+    safety: str
+
+    @classmethod
+    def from_params(cls, params: Any) -> RunnerPaths:
+        """The composed config's outputs: paths.model, the graph in paths.kg, the index in
+        paths.corpus, safety.model."""
+        settings = as_settings(params)
+        return cls(settings.paths.model, str(settings.paths.graph), str(settings.paths.index), settings.safety.model)
 
 
 class SessionRunner:
-    def __init__(self, paths: RunnerPaths = RunnerPaths(), locale: str = "US", text_encoder: Any = None,
-                 feedback_db: str | Path | None = None, predictor: Any = None,
-                 max_text_chars: int = MAX_TEXT_CHARS, sequence: Any = None):
-        """`predictor`: anything with `.predict(texts) -> [Prediction]` and `.meta` (a server passes
-        its batching detector); by default the model at `paths.model` is loaded here. `sequence`:
-        the `SequenceSettings` (conf/retrieval `sequence`) that lay out each stage's tracks."""
+    def __init__(self, paths: RunnerPaths, *, sequence: SequenceSettings, max_text_chars: int, locale: str,
+                 text_encoder: Any = None, feedback_db: str | Path | None = None, predictor: Any = None):
+        """`sequence`: how each stage's tracks are laid out (conf/retrieval, `SequenceSettings`);
+        `max_text_chars` and `locale`: conf/serving's (the text limit, the crisis resources shown).
+        `from_params` takes all three from a composed config. `predictor`: anything with
+        `.predict(texts) -> [Prediction]` and `.meta` (a server passes its batching detector); by
+        default the model at `paths.model` is loaded here."""
         from emoheal.kg.planner import load_planner
         from emoheal.retrieval.index import load_index
-        from emoheal.retrieval.sequence import SequenceSettings
 
         if predictor is None:
             from emoheal.emotion.predictor import EmotionPredictor
@@ -103,7 +115,7 @@ class SessionRunner:
         self.index = load_index(Path(paths.index))
         self.locale = locale
         self.text_encoder = text_encoder
-        self.sequence = sequence if sequence is not None else SequenceSettings()
+        self.sequence = sequence
         self.family = {label: node["family"] for label, node in self.planner._emotion.items()}
         self.multilingual = bool(self.predictor.meta.get("multilingual", False))
         self.store = None
@@ -111,6 +123,18 @@ class SessionRunner:
             from emoheal.session.feedback import FeedbackStore
 
             self.store = FeedbackStore(feedback_db)
+
+    @classmethod
+    def from_params(cls, params: Any, paths: RunnerPaths | None = None, **options: Any) -> SessionRunner:
+        """The runner a composed config describes (the typed `Params` or a params mapping): its
+        outputs as paths unless `paths` is given, `retrieval` for the music, `serving` for the
+        text limit and the locale. `options` go to the constructor and win (e.g. a --locale)."""
+        from emoheal.retrieval.config import settings_from_config
+
+        settings = as_settings(params)
+        defaults = {"sequence": settings_from_config(settings.retrieval)[1],
+                    "max_text_chars": settings.serving.max_text_chars, "locale": settings.serving.locale}
+        return cls(paths or RunnerPaths.from_params(settings), **{**defaults, **options})
 
     def versions(self) -> dict:
         return {"emoheal": __version__, "emotion_model": self.predictor.meta.get("version"),

@@ -62,7 +62,7 @@ def log_and_register(
                 input_example=_EXAMPLE,
             )
         result = {"run_id": run.info.run_id, "model_uri": info.model_uri}
-        if tracking.get("register", True):
+        if tracking["register"]:
             registered = mlflow.register_model(info.model_uri, tracking["registered_model"], tags=tags)
             result["registered_model"] = tracking["registered_model"]
             result["registered_version"] = registered.version

@@ -11,7 +11,8 @@ from typing import Any
 import yaml
 
 
-def load_params(path: str | Path = "params.yaml") -> dict[str, Any]:
+def read_params_file(path: str | Path = "params.yaml") -> Any:
+    """The YAML of a composed params file, not yet checked."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(
@@ -19,9 +20,18 @@ def load_params(path: str | Path = "params.yaml") -> dict[str, Any]:
             "or pass --params to a composed file"
         )
     with open(path, encoding="utf-8") as handle:
-        params = yaml.safe_load(handle)
-    if not isinstance(params, dict):
-        raise ValueError(f"{path} does not hold a mapping of parameters")
+        return yaml.safe_load(handle)
+
+
+def load_params(path: str | Path = "params.yaml") -> dict[str, Any]:
+    """A composed params file, checked against the settings models (emoheal.settings): an unknown
+    key, a value of the wrong type or a missing key raises `ParamsError` (a ValueError) naming
+    the file, the dotted key and the conf/ file that defines it. Returns the mapping as read, for
+    code that indexes it; `emoheal.settings.load_settings` gives the typed settings."""
+    from emoheal.settings import validate_params
+
+    params = read_params_file(path)
+    validate_params(params, path)
     return params
 
 

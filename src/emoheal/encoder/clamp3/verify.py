@@ -75,6 +75,30 @@ def verify_fixture(folder: str | Path) -> list[CaseResult]:
     return results
 
 
+def report_lines(results: list[CaseResult], keys_name: str | None = None,
+                 key_problems: list[str] | None = None) -> list[str]:
+    """`emoheal clamp3 verify` in a terminal: one line per case, the key check when one ran
+    (`keys_name` and its `check_full_keys` problems), then the total."""
+    lines = []
+    for r in results:
+        status = "ok" if r.ok else "FAIL"
+        plan = "" if r.plan_matches else "  (segment plan differs)"
+        lines.append(f"{status:4}  {r.name:<18} max abs error {r.max_abs_error:.3e} over {r.tensors} tensor(s){plan}")
+    if key_problems is not None:
+        lines.extend(f"FAIL  full-size keys: {line}" for line in key_problems[:20])
+        if not key_problems:
+            lines.append(f"ok    full-size model (meta device) has exactly the keys and shapes of {keys_name}")
+    failed = failed_checks(results, key_problems)
+    lines.append(f"{len(results) - sum(not r.ok for r in results)}/{len(results)} cases within {TOLERANCE:g}"
+                 + ("" if not failed else f"; {failed} check(s) failed"))
+    return lines
+
+
+def failed_checks(results: list[CaseResult], key_problems: list[str] | None = None) -> int:
+    """Cases out of tolerance, plus one when the key check found differences."""
+    return sum(not r.ok for r in results) + bool(key_problems)
+
+
 def check_full_keys(keys_file: str | Path) -> list[str]:
     """Differences between the full-size model (meta device) and keys_full.json; empty when equal."""
     expected = json.loads(Path(keys_file).read_text())["keys"]

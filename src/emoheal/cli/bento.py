@@ -1,0 +1,28 @@
+"""`emoheal bento import`: the served models into the BentoML model store."""
+
+from __future__ import annotations
+
+import argparse
+
+from emoheal.cli._io import load_params_file
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    bento = sub.add_parser("bento", help="packaging for the BentoML service")
+    bento_sub = bento.add_subparsers(dest="bento_command", required=True)
+    bento_import = bento_sub.add_parser(
+        "import", help="put the MLflow champion model (+ its ONNX export), graph, index and media into the "
+                       "BentoML model store ($BENTOML_HOME)")
+    bento_import.add_argument("--alias", default="champion", help="registry alias to serve (default: champion)")
+    bento_import.add_argument("--params", default="params.yaml", help="composed parameters (paths, serving)")
+    bento_import.add_argument("--no-onnx", action="store_true", help="serve eager PyTorch: skip the ONNX export")
+    bento_import.set_defaults(func=import_command)
+
+
+def import_command(args: argparse.Namespace) -> int:
+    from emoheal.bento.store import import_models
+
+    tags = import_models(load_params_file(args.params), alias=args.alias, onnx=not args.no_onnx)
+    for part, tag in tags.items():
+        print(f"imported {part}: {tag}")
+    return 0
