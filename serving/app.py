@@ -136,7 +136,9 @@ def build_app(get_backend: Callable[[], Any], max_text_chars: int) -> FastAPI:
         loaded = get_backend()
         parts = {"emotion_model": loaded is not None, "graph": loaded is not None, "index": loaded is not None}
         ready = all(parts.values())
-        return stamped({"ready": ready, "parts": parts, "detail": None if ready else "loading"}, 200 if ready else 503)
+        warnings = loaded.versions.get("warnings", []) if loaded is not None else []
+        return stamped({"ready": ready, "parts": parts, "detail": None if ready else "loading", "warnings": warnings},
+                       200 if ready else 503)
 
     def recorded(response: JSONResponse, loaded, endpoint: str, text: str, started: float) -> JSONResponse:
         """Append the derived record after the answer is sent (length bucket only, never the text)."""

@@ -143,7 +143,26 @@ class Backend:
         self.versions = {"emoheal": __version__, "emotion_model": self.meta["version"],
                          "registry_version": self.bundle.get("registry_version"), "runtime": self.runtime,
                          "safety_model": self.runner.screen.version, "graph": self.runner.planner.version,
-                         "retrieval_backend": self.runner.index.backend}
+                         "retrieval_backend": self.runner.index.backend, "warnings": self.warnings()}
+        for warning in self.versions["warnings"]:
+            log.warning("serving with a warning: %s", warning)
+
+    def warnings(self) -> list[str]:
+        """What is served but not as it should be, in every answer's `versions` and in /readyz: never a
+        quiet fallback. An uncalibrated detector (no thresholds.json / calibration.json: 0.5 and no
+        temperature), a model whose training run the registry could not find, metrics that could not
+        register."""
+        from serving import metrics
+
+        found = list(self.bundle.get("warnings") or [])
+        detector = getattr(self.predictor, "predictor", self.predictor)  # the batcher wraps the predictor
+        if not getattr(detector, "calibrated", True):
+            found.append("emotion model uncalibrated: no thresholds.json / calibration.json beside it, so labels "
+                         "use 0.5 and no temperature (run the thresholds stage, then `make bento-models`)")
+        problem = metrics.status()["problem"]
+        if problem:
+            found.append(f"metrics: {problem}")
+        return found
 
     @property
     def store(self):

@@ -64,6 +64,7 @@ class Versions(BaseModel):
     safety_model: str | None = None
     graph: str | None = None
     retrieval_backend: str | None = None
+    warnings: list[str] = []  # what is served but not as it should be (an uncalibrated model ...)
 
 
 class Stamped(BaseModel):
@@ -227,3 +228,4 @@ class Readiness(Stamped):
     ready: bool
     parts: dict[str, bool]
     detail: str | None = None
+    warnings: list[str] = []

@@ -68,8 +68,24 @@ def champion_folder(name: str, alias: str, dst: Path) -> tuple[Path, dict[str, A
     provenance = {"registered_model": name, "registry_version": str(version.version), "alias": alias,
                   "run_id": version.run_id, "tracking_uri": uri, "model_version": meta["version"],
                   "backbone": meta.get("backbone"), "multilingual": bool(meta.get("multilingual", False)),
-                  **{f"tag_{k}": v for k, v in version.tags.items()}}
+                  **{f"tag_{k}": v for k, v in version.tags.items()},
+                  "warnings": _provenance_warnings(client, version)}
     return folder, provenance
+
+
+def _provenance_warnings(client: Any, version: Any) -> list[str]:
+    """What the service must say about where its model came from: a registered version whose training
+    run could not be found (then or now) has no curves or config to trace it back to."""
+    from mlflow.exceptions import MlflowException
+
+    from emoheal.tracking.registry import MISSING_RUN_TAG
+
+    warnings = [version.tags[MISSING_RUN_TAG]] if MISSING_RUN_TAG in version.tags else []
+    try:
+        client.get_run(version.run_id)
+    except MlflowException:
+        warnings.append(f"registry version {version.version}: run {version.run_id} is not in the tracking store")
+    return warnings
 
 
 def export_runtime(folder: Path, out: Path, prepared: str | Path | None, max_f1_drop: float,

@@ -75,8 +75,9 @@ def _checks(current: pd.DataFrame, reference: pd.DataFrame, labels: list[str], c
     def method(column: str) -> str:
         return drift["cat_method"] if column in CATEGORICAL else drift["num_method"]
 
-    def value_drift(column: str):
-        return ValueDrift(column=column, method=method(column), threshold=alpha, tests=[gte(alpha)])
+    def value_drift(column: str, critical: bool = True):
+        return ValueDrift(column=column, method=method(column), threshold=alpha,
+                          tests=[gte(alpha, is_critical=critical)])
 
     answered = int(current["has_emotions"].sum())
     screened = int(current["crisis"].notna().sum())
@@ -124,8 +125,12 @@ def _checks(current: pd.DataFrame, reference: pd.DataFrame, labels: list[str], c
         f"{tests['min_language_share']:.0%}) at most {tests['other_language_jump']} above the reference {other:.4f}",
         [MeanValue(column="other_language", tests=[lte(other + tests["other_language_jump"])]),
          ValueDrift(column="language", method=method("language"), threshold=alpha, tests=[])], too_few))
-    checks += [Check(f"{column}_drift", f"the {column.replace('_', ' ')} distribution does not drift (p < {alpha})",
-                     [value_drift(column)], too_few) for column in TEXT_COLUMNS if column != "language"]
+    # what the texts look like (language-ID confidence, length) is a warning, not an alert: it says
+    # nothing about what the model answers, and with one p < 0.01 test per column per window, ordinary
+    # traffic tripped one of them (a fresh clone's window of 150 dev texts: language confidence, p < 0.01)
+    checks += [Check(f"{column}_drift", f"the {column.replace('_', ' ')} distribution does not drift (p < {alpha}; "
+                     "a warning)", [value_drift(column, critical=False)], too_few)
+               for column in TEXT_COLUMNS if column != "language"]
     checks.append(Check(
         "crisis_rate", f"share of screened sessions flagged high risk at most {tests['crisis_rate_jump']} above the "
         f"reference {ref_mean['crisis']:.4f}",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from importlib.metadata import version
 from pathlib import Path
@@ -14,6 +15,10 @@ from emoheal.tracking.runs import ensure_experiment, flatten
 # An example that is not user text: MLflow stores it next to the model.
 _EXAMPLE = pd.DataFrame({"text": ["The thunderstorm kept me awake, but the rain sounds nice now."]})
 _RUNTIME_PACKAGES = ("torch", "transformers", "tokenizers", "safetensors", "numpy", "pandas", "mlflow")
+# The tag a registered version carries when its training run was not in the store it was registered
+# in: its training curves and config are elsewhere. `make bento` turns it into a served warning.
+MISSING_RUN_TAG = "training_run_missing"
+log = logging.getLogger(__name__)
 
 
 def _numeric(metrics: dict[str, Any], prefix: str) -> dict[str, float]:
@@ -21,17 +26,24 @@ def _numeric(metrics: dict[str, Any], prefix: str) -> dict[str, float]:
             if isinstance(v, (int, float)) and not isinstance(v, bool)}
 
 
-def start_stage_run(experiment: str, run_id: str | None):
-    """Reopen the training run when this store has it, else start a fresh run."""
+def start_stage_run(experiment: str, run_id: str | None) -> tuple[Any, str | None]:
+    """(the run, a warning or None): the training run reopened when this store has it, else a fresh
+    run, said out loud: the training's curves and config are then in another store (a model trained
+    with another MLFLOW_TRACKING_URI, or pulled from a DVC remote)."""
     import mlflow
 
     experiment_id = ensure_experiment(experiment)
     if run_id:
         try:
-            return mlflow.start_run(run_id=run_id)
+            return mlflow.start_run(run_id=run_id), None
         except mlflow.exceptions.MlflowException:
-            pass
-    return mlflow.start_run(experiment_id=experiment_id, tags={"note": "training run not found in this store"})
+            warning = (f"training run {run_id} is not in the MLflow store at {mlflow.get_tracking_uri()}: the "
+                       "evaluation is logged to a new run without the training's curves and config (train with "
+                       "this MLFLOW_TRACKING_URI to keep them together)")
+    else:
+        warning = "no training run id next to the model (trained with tracking off): evaluation logged to a new run"
+    log.warning(warning)
+    return mlflow.start_run(experiment_id=experiment_id, tags={MISSING_RUN_TAG: warning}), warning
 
 
 def log_and_register(
@@ -45,7 +57,10 @@ def log_and_register(
     from emoheal.tracking.pyfunc import EmotionPyfunc
 
     tracking = params["tracking"]
-    with start_stage_run(tracking["experiment"], run_id) as run:
+    run, warning = start_stage_run(tracking["experiment"], run_id)
+    if warning:
+        tags = {**tags, MISSING_RUN_TAG: warning}  # on the registered version too: `make bento` shows it
+    with run:
         # every number, per-label precision/recall/F1 included, so runs compare in the UI
         mlflow.log_metrics(_numeric(metrics, ""))
         for path in artifacts:
@@ -61,7 +76,8 @@ def log_and_register(
                 pip_requirements=[f"{p}=={version(p)}" for p in _RUNTIME_PACKAGES] + ["emoheal"],
                 input_example=_EXAMPLE,
             )
-        result = {"run_id": run.info.run_id, "model_uri": info.model_uri}
+        result = {"run_id": run.info.run_id, "model_uri": info.model_uri,
+                  **({"warnings": [warning]} if warning else {})}
         if tracking["register"]:
             registered = mlflow.register_model(info.model_uri, tracking["registered_model"], tags=tags)
             result["registered_model"] = tracking["registered_model"]
