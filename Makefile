@@ -15,13 +15,14 @@ export BENTOML_HOME ?= $(CURDIR)/.bentoml
 export BENTOML_DO_NOT_TRACK := True
 SERVE_PORT ?= 3000
 
-.PHONY: help setup apt venv params have-params dvc run test test-all lint serve bento bento-models wheel bench monitor mlflow-ui lock clean
+.PHONY: help setup apt venv params have-params dvc run reference test test-all lint serve bento bento-models wheel bench monitor mlflow-ui lock clean
 
 help:
 	@echo "make setup      Debian packages + .venv from requirements/lock.txt (idempotent)"
 	@echo "make run        setup, compose params.yaml for PROFILE=$(PROFILE), then the whole pipeline (dvc repro)"
 	@echo "make params     compose params.yaml for PROFILE=$(PROFILE) only; no other target rewrites it"
 	@echo "make dvc        dvc with .venv/bin on PATH (stages call python): make dvc ARGS=\"exp run -S corpus=full\""
+	@echo "make reference  the full-corpus figures (metrics/reference/*.json) as a DVC experiment in a temp copy (after make run)"
 	@echo "make test       setup, then the test suite (what CI runs)"
 	@echo "make test-all   setup, then every test, slow ones included"
 	@echo "make lint       ruff"
@@ -75,6 +76,12 @@ run: params
 	emoheal safety screen "I can't fall asleep, I keep worrying about tomorrow's exam." "bought a rope today, tonight after everyone is asleep" && \
 	echo "(a session; --check-in no answers the check-in question if the crisis screen asks it)" && \
 	emoheal session --check-in no "I can't fall asleep, I keep worrying about tomorrow's exam."
+
+# The full-corpus reference figures the README quotes (metrics/reference/*.json): corpus=full as a DVC
+# experiment in a temporary copy, so params.yaml, dvc.lock and models/ here stay as they are. The logic
+# (which stages, which files, provenance) is in the script, not here.
+reference: setup have-params
+	$(BIN)/python pipelines/reference.py
 
 test: setup
 	$(BIN)/python -m pytest

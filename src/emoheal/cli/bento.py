@@ -20,9 +20,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def import_command(args: argparse.Namespace) -> int:
+    from emoheal.bento.parity_metrics import bundle_of, write_parity_metrics
     from emoheal.bento.store import import_models
 
-    tags = import_models(load_params_file(args.params), alias=args.alias, onnx=not args.no_onnx)
+    params = load_params_file(args.params)
+    tags = import_models(params, alias=args.alias, onnx=not args.no_onnx)
     for part, tag in tags.items():
         print(f"imported {part}: {tag}")
+    # the parity figures the README quotes, where git keeps them (the store is git-ignored)
+    written = write_parity_metrics(bundle_of(tags["emotion"]), params["paths"]["metrics"])
+    print(f"ONNX parity: {written}" if written else "ONNX parity: not measured, metrics file left as it was")
     return 0
