@@ -182,9 +182,13 @@ def test_every_entry_names_an_exception_class_where_it_is_defined(name):
 
 @pytest.mark.parametrize("name", sorted(set(EXPECTED_CODES) - {"emoheal.kg.rules.KGValidationError"}))
 def test_a_known_error_prints_its_message_and_returns_its_code(monkeypatch, capsys, name):
-    raising(monkeypatch, error_class(name)("the reason"))
+    cls = error_class(name)
+    # ParamsError is built from its problems; its message is then exactly "<source>: <key>: <what>"
+    error = cls("params.yaml", [("train", "bad")]) if name.endswith("ParamsError") else cls("the reason")
+    raising(monkeypatch, error)
+    reason = "params.yaml: train: bad" if name.endswith("ParamsError") else "the reason"
     assert main(["metrics"]) == EXPECTED_CODES[name]
-    assert capsys.readouterr() == ("", "emoheal: error: the reason\n")
+    assert capsys.readouterr() == ("", f"emoheal: error: {reason}\n")
 
 
 def test_rule_problems_print_as_the_headed_list_they_are(monkeypatch, capsys):

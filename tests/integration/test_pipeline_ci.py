@@ -18,7 +18,7 @@ def test_data_report_is_written(prepared_ci):
 
     report = json.loads((Path(prepared_ci["paths"]["metrics"]) / "data.json").read_text())
     train = report["splits"]["train"]
-    assert train["rows"] == 1200 and train["rows_in_official_split"] == 43410
+    assert train["rows"] == prepared_ci["data"]["limit"]["train"] and train["rows_in_official_split"] == 43410
     assert all(count > 0 for count in train["label_counts"].values())
     assert {"chars_mean", "words_p95"} <= set(train["text_length"])
 

@@ -36,7 +36,7 @@ def test_the_ci_model_is_the_real_backbone(ci_pipeline, metrics):
 
 def test_macro_f1_on_held_out_test_texts_beats_the_same_subset_baseline(metrics):
     model, baseline = metrics["test"], metrics["baselines"]["tfidf_logreg"]["test"]
-    assert model["rows"] >= 400  # held-out texts of the official test split (the ci subset)
+    assert model["rows"] >= 1000  # held-out texts of the official test split (the ci subset)
     assert model["macro_f1"] > baseline["macro_f1"], (model["macro_f1"], baseline["macro_f1"])
     assert model["micro_f1"] > baseline["micro_f1"], (model["micro_f1"], baseline["micro_f1"])
 

@@ -77,13 +77,12 @@ def train_emotion_model(
     extra_callbacks: Sequence[Callback] = (),
     track: bool = True,
 ) -> TrainResult:
-    paths, train_cfg = params["paths"], params["train"]
-    backbone_cfg, trainer_cfg = params["backbone"], params["trainer"]
-    if backbone_cfg["source"] != "tiny":
-        resolve_pretrained_path(backbone_cfg)  # fail at once, before any data is read, if weights are absent
-    if trainer_cfg["num_threads"]:
-        torch.set_num_threads(int(trainer_cfg["num_threads"]))
-    L.seed_everything(params["seed"], workers=True, verbose=False)
+    """Train (or resume) the run that `params` and the prepared data identify, save the best
+    checkpoint's model to paths.model/model and return it. Keep the steps in this order: the
+    backbone (a tiny one is initialised at random) and the classifier head draw from the seeded
+    random state, so building them in another order would change the weights, hence the version."""
+    paths, backbone_cfg = params["paths"], params["backbone"]
+    _set_up_process(params)
 
     manifest = read_manifest(paths["prepared"])
     label_names = manifest["labels"]
@@ -93,60 +92,14 @@ def train_emotion_model(
     run_dir = Path(paths["checkpoints"]) / key
     run_dir.mkdir(parents=True, exist_ok=True)
     encoder, tokenizer = _backbone_for_run(backbone_cfg, train_df["text"].tolist(), run_dir)
-
-    datamodule = GoEmotionsDataModule(
-        train_df, dev_df, label_names, tokenizer, backbone_cfg["max_length"],
-        train_cfg["batch_size"], train_cfg["eval_batch_size"], params["seed"],
-        Path(paths["cache"]) / "tokens", train_cfg["length_group_pool"], train_cfg["num_workers"],
-    )
-    classifier = EmotionClassifier(encoder, len(label_names), backbone_cfg["pooling"], train_cfg["dropout"])
-    # from_pretrained returns the encoder in eval mode and Lightning keeps each
-    # submodule's mode: without this, fine-tuning would run with dropout off.
-    classifier.train()
-    module = EmotionLitModule(
-        classifier, backbone_cfg["encoder_lr"], backbone_cfg["head_lr"],
-        train_cfg["weight_decay"], train_cfg["warmup_ratio"],
-    )
+    datamodule = _datamodule(params, train_df, dev_df, label_names, tokenizer)
+    module = _lit_module(params, encoder, len(label_names))
 
     ckpt_dir = run_dir / "checkpoints"
-    periodic = ModelCheckpoint(
-        dirpath=ckpt_dir, filename="periodic", every_n_train_steps=train_cfg["checkpoint_every_n_steps"],
-        save_top_k=0, save_last=True, enable_version_counter=False,
-    )
-    # Only the periodic callback writes last.ckpt (the resume point): two callbacks
-    # saving "last" would make Lightning write last-v1.ckpt beside it.
-    best = ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor=MONITOR, mode="max", save_top_k=1)
-    callbacks: list[Callback] = [periodic, best, *extra_callbacks]
-    if train_cfg["progress_bar"]:
-        # tqdm rather than Lightning's default rich bar, which prints nothing
-        # when output goes to a log file (as under `make run > log`)
-        callbacks.append(TQDMProgressBar(refresh_rate=10))
-    if train_cfg["early_stopping_patience"]:
-        callbacks.append(EarlyStopping(monitor=MONITOR, mode="max", patience=train_cfg["early_stopping_patience"],
-                                       check_on_train_epoch_end=False))
-
+    best, callbacks = _callbacks(params["train"], ckpt_dir, extra_callbacks)
     run_id_file = run_dir / "mlflow_run_id"
-    logger = False
-    if track:
-        uri = tracking_uri()
-        logger = MLFlowLogger(
-            experiment_name=params["tracking"]["experiment"], tracking_uri=uri,
-            artifact_location=artifact_location(uri),
-            run_name=f"{backbone_cfg['name']}-{params['profile']}-{key[:8]}",
-            run_id=run_id_file.read_text().strip() if run_id_file.is_file() else None,
-            tags={"git_commit": git_commit(), "data_hash": manifest["data_hash"], "run_key": key,
-                  "profile": params["profile"]},
-        )
-
-    trainer = L.Trainer(
-        accelerator=trainer_cfg["accelerator"], devices=trainer_cfg["devices"], strategy=_strategy(trainer_cfg),
-        precision=trainer_cfg["precision"], deterministic=trainer_cfg["deterministic"],
-        max_epochs=train_cfg["max_epochs"], max_steps=train_cfg["max_steps"],
-        gradient_clip_val=train_cfg["gradient_clip_val"], val_check_interval=train_cfg["val_check_interval"],
-        log_every_n_steps=train_cfg["log_every_n_steps"], enable_progress_bar=train_cfg["progress_bar"],
-        callbacks=callbacks, logger=logger, use_distributed_sampler=False, default_root_dir=str(run_dir),
-        enable_model_summary=False,
-    )
+    logger = _mlflow_logger(params, key, manifest["data_hash"], run_id_file) if track else False
+    trainer = _trainer(params, callbacks, logger, run_dir)
     if logger and trainer.is_global_zero:
         run_id_file.write_text(logger.run_id)
         logger.log_hyperparams(flatten(params))
@@ -163,21 +116,115 @@ def train_emotion_model(
     if best.best_model_path and Path(best.best_model_path).is_file():
         state = torch.load(best.best_model_path, map_location="cpu", weights_only=True)["state_dict"]
         module.load_state_dict(state)
-    meta = {
+    meta = _training_meta(params, label_names, manifest["data_hash"], key, best, trainer.global_step, started)
+    model_dir, meta, run_id = _save_model(params, module, tokenizer, meta, logger)
+    # the run folder is only a resume point: the model is saved (and logged) now
+    shutil.rmtree(run_dir, ignore_errors=True)
+    return TrainResult(model_dir, meta, run_id, resumed_from, trainer.global_step)
+
+
+def _set_up_process(params: dict[str, Any]) -> None:
+    """Fail at once, before any data is read, if pretrained weights are absent; then threads and seeds."""
+    backbone_cfg, trainer_cfg = params["backbone"], params["trainer"]
+    if backbone_cfg["source"] != "tiny":
+        resolve_pretrained_path(backbone_cfg)
+    if trainer_cfg["num_threads"]:
+        torch.set_num_threads(int(trainer_cfg["num_threads"]))
+    L.seed_everything(params["seed"], workers=True, verbose=False)
+
+
+def _datamodule(params: dict[str, Any], train_df, dev_df, label_names: list[str], tokenizer) -> GoEmotionsDataModule:
+    paths, train_cfg, backbone_cfg = params["paths"], params["train"], params["backbone"]
+    return GoEmotionsDataModule(
+        train_df, dev_df, label_names, tokenizer, backbone_cfg["max_length"],
+        train_cfg["batch_size"], train_cfg["eval_batch_size"], params["seed"],
+        Path(paths["cache"]) / "tokens", train_cfg["length_group_pool"], train_cfg["num_workers"],
+    )
+
+
+def _lit_module(params: dict[str, Any], encoder, num_labels: int) -> EmotionLitModule:
+    train_cfg, backbone_cfg = params["train"], params["backbone"]
+    classifier = EmotionClassifier(encoder, num_labels, backbone_cfg["pooling"], train_cfg["dropout"])
+    # from_pretrained returns the encoder in eval mode and Lightning keeps each
+    # submodule's mode: without this, fine-tuning would run with dropout off.
+    classifier.train()
+    return EmotionLitModule(
+        classifier, backbone_cfg["encoder_lr"], backbone_cfg["head_lr"],
+        train_cfg["weight_decay"], train_cfg["warmup_ratio"],
+    )
+
+
+def _callbacks(train_cfg: dict[str, Any], ckpt_dir: Path,
+               extra_callbacks: Sequence[Callback]) -> tuple[ModelCheckpoint, list[Callback]]:
+    """(the best-checkpoint callback, every callback for the trainer)."""
+    periodic = ModelCheckpoint(
+        dirpath=ckpt_dir, filename="periodic", every_n_train_steps=train_cfg["checkpoint_every_n_steps"],
+        save_top_k=0, save_last=True, enable_version_counter=False,
+    )
+    # Only the periodic callback writes last.ckpt (the resume point): two callbacks
+    # saving "last" would make Lightning write last-v1.ckpt beside it.
+    best = ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor=MONITOR, mode="max", save_top_k=1)
+    callbacks: list[Callback] = [periodic, best, *extra_callbacks]
+    if train_cfg["progress_bar"]:
+        # tqdm rather than Lightning's default rich bar, which prints nothing
+        # when output goes to a log file (as under `make run > log`)
+        callbacks.append(TQDMProgressBar(refresh_rate=10))
+    if train_cfg["early_stopping_patience"]:
+        callbacks.append(EarlyStopping(monitor=MONITOR, mode="max", patience=train_cfg["early_stopping_patience"],
+                                       check_on_train_epoch_end=False))
+    return best, callbacks
+
+
+def _mlflow_logger(params: dict[str, Any], key: str, data_hash: str, run_id_file: Path) -> MLFlowLogger:
+    """The run's MLflow logger; a resumed run logs into the run it started (its id is in `run_id_file`)."""
+    uri = tracking_uri()
+    return MLFlowLogger(
+        experiment_name=params["tracking"]["experiment"], tracking_uri=uri,
+        artifact_location=artifact_location(uri),
+        run_name=f"{params['backbone']['name']}-{params['profile']}-{key[:8]}",
+        run_id=run_id_file.read_text().strip() if run_id_file.is_file() else None,
+        tags={"git_commit": git_commit(), "data_hash": data_hash, "run_key": key, "profile": params["profile"]},
+    )
+
+
+def _trainer(params: dict[str, Any], callbacks: list[Callback], logger, run_dir: Path) -> L.Trainer:
+    train_cfg, trainer_cfg = params["train"], params["trainer"]
+    return L.Trainer(
+        accelerator=trainer_cfg["accelerator"], devices=trainer_cfg["devices"], strategy=_strategy(trainer_cfg),
+        precision=trainer_cfg["precision"], deterministic=trainer_cfg["deterministic"],
+        max_epochs=train_cfg["max_epochs"], max_steps=train_cfg["max_steps"],
+        gradient_clip_val=train_cfg["gradient_clip_val"], val_check_interval=train_cfg["val_check_interval"],
+        log_every_n_steps=train_cfg["log_every_n_steps"], enable_progress_bar=train_cfg["progress_bar"],
+        callbacks=callbacks, logger=logger, use_distributed_sampler=False, default_root_dir=str(run_dir),
+        enable_model_summary=False,
+    )
+
+
+def _training_meta(params: dict[str, Any], label_names: list[str], data_hash: str, key: str,
+                   best: ModelCheckpoint, global_step: int, started: float) -> dict[str, Any]:
+    """What the model folder records about its training (save_model_folder adds the version)."""
+    backbone_cfg = params["backbone"]
+    return {
         "labels": label_names,
         "backbone": backbone_cfg["name"],
         "pooling": backbone_cfg["pooling"],
         "max_length": backbone_cfg["max_length"],
         "multilingual": backbone_cfg["multilingual"],
-        "dropout": train_cfg["dropout"],
-        "data_hash": manifest["data_hash"],
+        "dropout": params["train"]["dropout"],
+        "data_hash": data_hash,
         "run_key": key,
         "git_commit": git_commit(),
         "best_dev_macro_f1_tuned": float(best.best_model_score) if best.best_model_score is not None else None,
-        "global_step": trainer.global_step,
+        "global_step": global_step,
         "train_seconds": round(time.time() - started, 1),
     }
-    model_dir = Path(paths["model"]) / "model"
+
+
+def _save_model(params: dict[str, Any], module: EmotionLitModule, tokenizer, meta: dict[str, Any],
+                logger) -> tuple[Path, dict[str, Any], str | None]:
+    """Write paths.model/model afresh (and log its identity to the run); returns (folder, meta with
+    the version, MLflow run id or None)."""
+    model_dir = Path(params["paths"]["model"]) / "model"
     if model_dir.exists():
         shutil.rmtree(model_dir)
     meta = save_model_folder(model_dir, module.classifier.cpu(), tokenizer, meta)
@@ -186,9 +233,7 @@ def train_emotion_model(
         run_id = logger.run_id
         write_json(model_dir / "mlflow_run.json", {"run_id": run_id, "experiment": params["tracking"]["experiment"]})
         _log_training_artifacts(logger, params, model_dir, meta)
-    # the run folder is only a resume point: the model is saved (and logged) now
-    shutil.rmtree(run_dir, ignore_errors=True)
-    return TrainResult(model_dir, meta, run_id, resumed_from, trainer.global_step)
+    return model_dir, meta, run_id
 
 
 def _log_training_artifacts(logger: MLFlowLogger, params, model_dir: Path, meta) -> None:

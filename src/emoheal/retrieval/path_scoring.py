@@ -175,7 +175,7 @@ class ScoreView:
     limits: np.ndarray | None = None  # the stage's hard limits, the person's exclusions, the final stage's
     excluded: np.ndarray | None = None  # limits and the look-ahead's rank of each row (set by `with_masks`)
     in_final: np.ndarray | None = None
-    reach_idx: np.ndarray | None = None  # into the padded cumulative sums (see _Supply.cumulative)
+    reach_idx: np.ndarray | None = None  # into the padded cumulative sums (see sequence_supply.Supply.cumulative)
     final_duration: np.ndarray | None = None  # duration where the row is within the final stage's limits, else 0
     tempo_half: np.ndarray | None = None
     tempo_double: np.ndarray | None = None

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -164,11 +165,65 @@ def flat(measured: dict[str, Any]) -> dict[str, Any]:
 def build_safety(params: dict[str, Any], predictor: Any = None) -> dict[str, Any]:
     """Train, choose, save and measure; returns the metrics document (metrics/safety.json).
     `predictor`: the emotion detector for the distress layer (default: the model at paths.model)."""
-    from emoheal.emotion.backbone import resolve_pretrained_path
-
     cfg, seed = params["safety"], int(params["seed"])
     data_folder, out = Path(cfg["data"]), Path(cfg["model"])
     started = time.perf_counter()
+    texts = training_texts(params, data_folder, seed)
+    if predictor is None:  # loaded before the export, so a missing emotion model fails at once
+        from emoheal.emotion.predictor import EmotionPredictor
+
+        predictor = EmotionPredictor(params["paths"]["model"])
+
+    # 1-2. the sentence encoder, and every training text embedded once
+    encoder_info, encoder = _sentence_encoder(cfg["encoder"], out)
+    embedded = Embedded(texts.corpus.texts, encoder, int(cfg["classifier"]["max_segments"]))
+    folds = grouped_folds(texts.corpus, int(cfg["cv"]["folds"]), seed)
+
+    # 3. candidates on grouped CV
+    selection = select_candidate(embedded, texts.corpus, folds, cfg, seed)
+
+    # 4. thresholds, recall first, on out-of-fold scores with the patterns
+    floor = _floor(texts.rules, texts.corpus.texts)
+    chosen = choose_thresholds(selection.oof[:, 0], selection.oof[:, 1], floor, texts.corpus, cfg["thresholds"])
+    thresholds = Thresholds.from_dict(chosen)
+
+    # 5. the final classifier on every training text
+    final = save_final(out, embedded, texts, selection, chosen, encoder_info, data_folder, seed)
+
+    # 6. measure the whole screen
+    measured = measure_screen(params, texts, selection, final, floor, thresholds, encoder, predictor)
+    spec, select = selection.spec, cfg["selection"]
+    return {
+        "model": {"version": final.version, "features": spec.to_dict(), "fit": selection.fit_args,
+                  "thresholds": final.thresholds, "thresholds_met_on_cv": chosen["met"],
+                  "encoder": {k: encoder_info[k] for k in ("name", "layers", "pooling", "dim", "max_length")},
+                  "emotion_model": getattr(predictor, "version", None)},
+        "heldout": measured["heldout"],
+        "grouped_cv": {"folds": int(cfg["cv"]["folds"]), "grouped_by": "paraphrase family",
+                       **measured["grouped_cv"]},
+        "selection": {"criterion": f"mean recall over risk categories where at most {select['false_alarm']:.1%} of "
+                                   f"hard negatives and {select['ordinary_false_alarm']:.1%} of ordinary texts score "
+                                   "higher (out-of-fold)",
+                      "candidates": selection.tried},
+        "goemotions_test": measured["goemotions_test"],
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+@dataclass(frozen=True)
+class TrainingTexts:
+    """The curated corpus and the ordinary comments added to it (together: `corpus`, what the
+    classifier trains on), the frozen held-out file, and the risk patterns."""
+
+    curated: list[Example]
+    ordinary: list[Example]
+    corpus: Corpus
+    heldout: Corpus
+    rules: Rules
+
+
+def training_texts(params: dict[str, Any], data_folder: Path, seed: int) -> TrainingTexts:
+    """Step 2's texts, refusing a corpus that shares a text with the held-out file."""
     categories = corpus_io.load_categories(data_folder)
     curated = corpus_io.load_corpus(data_folder)
     heldout = Corpus(corpus_io.load_heldout(data_folder), categories)
@@ -176,22 +231,33 @@ def build_safety(params: dict[str, Any], predictor: Any = None) -> dict[str, Any
     if leaked:
         raise corpus_io.CorpusError(f"held-out texts also in the training corpus: {', '.join(leaked[:10])}")
     rules = load_rules(str(data_folder))
-    ordinary = ordinary_examples(params["paths"]["prepared"], int(cfg["ordinary"]["n"]), seed, rules)
-    corpus = Corpus(curated + ordinary, categories)
-    if predictor is None:
-        from emoheal.emotion.predictor import EmotionPredictor
+    ordinary = ordinary_examples(params["paths"]["prepared"], int(params["safety"]["ordinary"]["n"]), seed, rules)
+    return TrainingTexts(curated, ordinary, Corpus(curated + ordinary, categories), heldout, rules)
 
-        predictor = EmotionPredictor(params["paths"]["model"])
 
-    enc_cfg = cfg["encoder"]
+def _sentence_encoder(enc_cfg: dict[str, Any], out: Path) -> tuple[dict[str, Any], SentenceEncoder]:
+    """Step 1: export the packaged MiniLM into the model folder; (its export record, the encoder)."""
+    from emoheal.emotion.backbone import resolve_pretrained_path
+
     source = resolve_pretrained_path({"name": "safety encoder", "source": "package", "package": enc_cfg["package"]})
-    encoder_info = export_encoder(source, out, int(enc_cfg["max_length"]), list(enc_cfg["layers"]),
-                                  list(enc_cfg["pooling"]), quantize=enc_cfg["quantize"] == "int8")
-    encoder = SentenceEncoder(out, threads=int(enc_cfg["threads"]))
-    embedded = Embedded(corpus.texts, encoder, int(cfg["classifier"]["max_segments"]))
-    folds = grouped_folds(corpus, int(cfg["cv"]["folds"]), seed)
+    info = export_encoder(source, out, int(enc_cfg["max_length"]), list(enc_cfg["layers"]),
+                          list(enc_cfg["pooling"]), quantize=enc_cfg["quantize"] == "int8")
+    return info, SentenceEncoder(out, threads=int(enc_cfg["threads"]))
 
-    # 3. candidates on grouped CV
+
+@dataclass(frozen=True)
+class Selection:
+    """Every candidate tried, as the metrics report it, and the winner's features, fit settings and
+    out-of-fold scores (texts x heads)."""
+
+    tried: list[dict[str, Any]]
+    spec: FeatureSpec
+    fit_args: dict[str, float]
+    oof: np.ndarray
+
+
+def select_candidate(embedded: Embedded, corpus: Corpus, folds, cfg: dict[str, Any], seed: int) -> Selection:
+    """Step 3: the candidate with the best recall at the `high` operating point, out of fold."""
     select = cfg["selection"]
     tried = []
     for override in select["candidates"]:
@@ -203,14 +269,26 @@ def build_safety(params: dict[str, Any], predictor: Any = None) -> dict[str, Any
                       "_scores": scores, "_spec": spec, "_fit": fit_args})
         log.info("candidate %s: %.4f", override, criterion)
     best = max(tried, key=lambda t: t["recall_at_false_alarm"])  # the first of equals: the simpler, listed first
-    spec, fit_args, oof = best["_spec"], best["_fit"], best["_scores"]
+    reported = [{k: v for k, v in t.items() if not k.startswith("_")} for t in tried]
+    return Selection(reported, best["_spec"], best["_fit"], best["_scores"])
 
-    # 4. thresholds, recall first, on out-of-fold scores with the patterns
-    floor = _floor(rules, corpus.texts)
-    chosen = choose_thresholds(oof[:, 0], oof[:, 1], floor, corpus, cfg["thresholds"])
-    thresholds = Thresholds.from_dict(chosen)
 
-    # 5. the final classifier on every training text
+@dataclass(frozen=True)
+class FinalClassifier:
+    """The saved classifier (classifier.npz) and what the screen needs of classifier.json."""
+
+    coef: np.ndarray
+    intercept: np.ndarray
+    scaler: Scaler | None
+    thresholds: dict[str, float]
+    version: str
+
+
+def save_final(out: Path, embedded: Embedded, texts: TrainingTexts, selection: Selection, chosen: dict[str, Any],
+               encoder_info: dict[str, Any], data_folder: Path, seed: int) -> FinalClassifier:
+    """Step 5: both heads fitted on every training text, written to classifier.npz and classifier.json
+    (whose version hashes the weights, thresholds, features and encoder)."""
+    spec, fit_args, corpus = selection.spec, selection.fit_args, texts.corpus
     everything = np.arange(len(corpus.examples))
     scaler = embedded.scaler(everything, spec)
     final = _fit_heads(embedded.features(embedded.whole, spec, scaler), corpus, everything, fit_args, seed)
@@ -219,28 +297,39 @@ def build_safety(params: dict[str, Any], predictor: Any = None) -> dict[str, Any
     stored = {"center": scaler.center, "scale": scaler.scale} if scaler is not None else {}
     np.savez(out / WEIGHTS_FILE, coef=coef, intercept=intercept, heads=np.asarray(HEADS), **stored)
     threshold_values = {k: chosen[k] for k in ("severe", "confirm", "check_in", "low", "distress", "intense")}
+    curated = texts.curated
     meta = {
         "features": spec.to_dict(), "fit": fit_args, "thresholds": threshold_values,
         "weights_sha256": sha256_file(out / WEIGHTS_FILE), "encoder": encoder_info,
-        "corpus": {"texts": len(curated), "families": len({e.family for e in curated}), "ordinary": len(ordinary),
+        "corpus": {"texts": len(curated), "families": len({e.family for e in curated}),
+                   "ordinary": len(texts.ordinary),
                    "sha256": sha256_json([[e.id, e.category, e.text] for e in corpus.examples])},
         "heldout_sha256": corpus_io.file_sha256(data_folder / "heldout.csv"),
     }
     meta["version"] = "safety-" + sha256_json({k: meta[k] for k in ("weights_sha256", "thresholds", "features",
                                                                       "encoder")})[:12]
     write_json(out / META_FILE, meta)
+    return FinalClassifier(coef, intercept, scaler, threshold_values, meta["version"])
 
-    # 6. measure the whole screen
+
+def measure_screen(params: dict[str, Any], texts: TrainingTexts, selection: Selection, final: FinalClassifier,
+                   floor: np.ndarray, thresholds: Thresholds, encoder: SentenceEncoder,
+                   predictor: Any) -> dict[str, Any]:
+    """Step 6: the whole screen (patterns + classifier + the detector's distress signals) on the
+    out-of-fold scores, the held-out file and the GoEmotions test comments; none of them chose
+    anything. Returns the metrics document's `heldout`, `grouped_cv` and `goemotions_test` parts."""
+    from emoheal.safety.review import goemotions_flags
+
+    corpus, heldout, rules, spec, oof = texts.corpus, texts.heldout, texts.rules, selection.spec, selection.oof
     distress, intense = detector_signals(predictor, corpus.texts)
     cv_levels = levels_array(oof[:, 0], oof[:, 1], floor, thresholds, distress, intense)
-    folded = Folded.of(coef, intercept, spec, scaler, encoder.dim)
+    folded = Folded.of(final.coef, final.intercept, spec, final.scaler, encoder.dim)
     held = text_scores(encoder.encode, heldout.texts, spec, folded)
     h_distress, h_intense = detector_signals(predictor, heldout.texts)
     held_levels = levels_array(held[:, 0], held[:, 1], _floor(rules, heldout.texts), thresholds, h_distress,
                                h_intense)
-    from emoheal.safety.review import goemotions_flags
-
-    everyday = goemotions_flags(params, cfg, lambda texts: text_scores(encoder.encode, texts, spec, folded),
+    everyday = goemotions_flags(params, params["safety"],
+                                lambda batch: text_scores(encoder.encode, batch, spec, folded),
                                 rules, thresholds, predictor)
     cv_report, held_report = report(cv_levels, corpus), report(held_levels, heldout)
     # the baseline in the same run: the curated patterns alone (what the screen was before this layer)
@@ -249,20 +338,11 @@ def build_safety(params: dict[str, Any], predictor: Any = None) -> dict[str, Any
                      "false_alarm_high": alone["false_alarm_high"]["rate"],
                      "false_alarm_high_ci95": alone["false_alarm_high"]["ci95"]}
     return {
-        "model": {"version": meta["version"], "features": spec.to_dict(), "fit": fit_args,
-                  "thresholds": threshold_values, "thresholds_met_on_cv": chosen["met"],
-                  "encoder": {k: encoder_info[k] for k in ("name", "layers", "pooling", "dim", "max_length")},
-                  "emotion_model": getattr(predictor, "version", None)},
         "heldout": {**flat(held_report), "note": "frozen file written before any tuning; never used for a choice",
                     "misses": misses(held_levels, heldout), "patterns_only": patterns_only},
-        "grouped_cv": {"folds": int(cfg["cv"]["folds"]), "grouped_by": "paraphrase family", **flat(cv_report),
+        "grouped_cv": {**flat(cv_report),
                        "recall_by_category": {c: v["recall"]["rate"] for c, v in cv_report["by_category"].items()
                                               if "recall" in v},
                        "misses": misses(cv_levels, corpus)},
-        "selection": {"criterion": f"mean recall over risk categories where at most {select['false_alarm']:.1%} of "
-                                   f"hard negatives and {select['ordinary_false_alarm']:.1%} of ordinary texts score "
-                                   "higher (out-of-fold)",
-                      "candidates": [{k: v for k, v in t.items() if not k.startswith("_")} for t in tried]},
         "goemotions_test": everyday,
-        "seconds": round(time.perf_counter() - started, 1),
     }

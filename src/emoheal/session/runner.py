@@ -116,7 +116,7 @@ class SessionRunner:
         self.locale = locale
         self.text_encoder = text_encoder
         self.sequence = sequence
-        self.family = {label: node["family"] for label, node in self.planner._emotion.items()}
+        self.family = {label: node["family"] for label, node in self.planner.emotion_nodes.items()}
         self.multilingual = bool(self.predictor.meta.get("multilingual", False))
         self.store = None
         if feedback_db is not None:

@@ -1,0 +1,54 @@
+"""What every route answers with: the loaded backend (or `NotReady` while it loads), a JSON body
+stamped with the request id and versions, and the error document — one place, so success and
+error answers carry the same stamp whichever route (or exception handler) sends them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi.responses import JSONResponse
+
+from emoheal import __version__
+from serving import metrics
+from serving.middleware import REQUEST_ID, error_document
+from serving.schemas import ErrorResponse
+
+# The error answers a JSON route documents in the OpenAPI schema (the middleware sends 413 and 415).
+ERRORS = {400: {"model": ErrorResponse, "description": "invalid JSON"},
+          404: {"model": ErrorResponse, "description": "unknown session or media"},
+          413: {"model": ErrorResponse, "description": "body too large"},
+          415: {"model": ErrorResponse, "description": "not JSON"},
+          422: {"model": ErrorResponse, "description": "a field is missing, of the wrong type or out of range"},
+          503: {"model": ErrorResponse, "description": "loading, or the detector is busy (see Retry-After)"}}
+
+
+class NotReady(Exception):
+    """Raised by `Replies.backend` while the models load; the app answers it with 503 not_ready."""
+
+
+@dataclass(frozen=True)
+class Replies:
+    """`get_backend`: the loaded `Backend`, or None while loading (looked up per request, since
+    the service loads it after the app is built)."""
+
+    get_backend: Callable[[], Any]
+
+    def backend(self):
+        loaded = self.get_backend()
+        if loaded is None:
+            raise NotReady
+        return loaded
+
+    def versions(self) -> dict:
+        loaded = self.get_backend()
+        return loaded.versions if loaded is not None else {"emoheal": __version__}
+
+    def stamped(self, body: dict, status: int = 200) -> JSONResponse:
+        return JSONResponse({"request_id": REQUEST_ID.get(), "versions": self.versions(), **body}, status_code=status)
+
+    def error(self, status: int, code: str, message: str, field: str | None = None) -> JSONResponse:
+        metrics.errors(code)
+        return JSONResponse(error_document(REQUEST_ID.get(), self.versions(), code, message, field),
+                            status_code=status)
