@@ -18,7 +18,8 @@ from tests.helpers import ROOT
 BIN = Path(sys.executable).parent
 # These tests are about DVC and Hydra, not the model: the ci profile with the tiny backbone on a
 # smaller subset (the ci profile's own MiniLM is what tests/model/test_ci_model.py checks).
-CI_TINY = ["-S", "profile=ci", "-S", "backbone=tiny", "-S", "data.limit.train=1200"]
+CI_TINY = ["-S", "profile=ci", "-S", "backbone=tiny", "-S", "data.limit.train=1200", "-S", "data.limit.dev=400",
+           "-S", "data.limit.test=400", "-S", "safety.ordinary.n=300"]
 
 
 def _sh(args, cwd, check=True, timeout=900):

@@ -31,7 +31,7 @@ def screen(model_dir) -> CrisisScreen:
     return CrisisScreen(model_dir)
 
 
-def test_metrics_carry_the_agreed_keys_with_wilson_intervals(metrics):
+def test_metrics_carry_the_agreed_keys_with_wilson_intervals(ci_pipeline, metrics):
     held, cv, everyday = metrics["heldout"], metrics["grouped_cv"], metrics["goemotions_test"]
     for key in ("recall", "false_alarm_high"):
         low, high = held[f"{key}_ci95"]
@@ -39,7 +39,7 @@ def test_metrics_carry_the_agreed_keys_with_wilson_intervals(metrics):
     assert set(cv["recall_by_category"]) == {"wish_dead", "active_thoughts", "method", "intent", "plan", "behaviour",
                                              "nssi", "hopelessness", "burden", "negated"}
     assert {"flagged_high_share", "reviewed", "real_risk_in_flagged"} <= set(everyday)
-    assert everyday["n"] == 400  # the ci profile's test subset
+    assert everyday["n"] == ci_pipeline["params"]["data"]["limit"]["test"]  # the ci profile's test subset
     assert metrics["model"]["thresholds_met_on_cv"] == {"check_in": True, "high": True}
 
 
