@@ -45,8 +45,12 @@ class Replies:
         loaded = self.get_backend()
         return loaded.versions if loaded is not None else {"emoheal": __version__}
 
+    def document(self, body: dict) -> dict:
+        """An answer's body with the request id and the versions that made it."""
+        return {"request_id": REQUEST_ID.get(), "versions": self.versions(), **body}
+
     def stamped(self, body: dict, status: int = 200) -> JSONResponse:
-        return JSONResponse({"request_id": REQUEST_ID.get(), "versions": self.versions(), **body}, status_code=status)
+        return JSONResponse(self.document(body), status_code=status)
 
     def error(self, status: int, code: str, message: str, field: str | None = None) -> JSONResponse:
         metrics.errors(code)

@@ -3,7 +3,6 @@ routes that take the person's text, so the two that append a monitoring record."
 
 # No `from __future__ import annotations`: FastAPI must see the request models built inside
 # detection_router (their text limit is a setting) as real classes, not as names to look up here.
-import json
 import time
 
 from fastapi import APIRouter
@@ -17,10 +16,12 @@ from serving.replies import ERRORS, Replies
 from serving.schemas import DetectResponse, SessionResponse, request_models
 
 
-def recorded(response: JSONResponse, loaded, endpoint: str, text: str, started: float) -> JSONResponse:
-    """Append the derived record after the answer is sent (length bucket only, never the text)."""
-    payload = json.loads(response.body)
-    record = derive(endpoint, payload["request_id"], len(text), payload, (time.perf_counter() - started) * 1e3)
+def recorded(replies: Replies, body: dict, loaded, endpoint: str, text: str, started: float) -> JSONResponse:
+    """The stamped answer; its derived record is appended after it is sent (length bucket only, never
+    the text). The record reads the document the response serialises, not a re-parse of its bytes."""
+    document = replies.document(body)
+    response = JSONResponse(document)
+    record = derive(endpoint, document["request_id"], len(text), document, (time.perf_counter() - started) * 1e3)
     response.background = BackgroundTask(loaded.records.append, record)
     return response
 
@@ -38,11 +39,11 @@ def detection_router(replies: Replies, max_text_chars: int) -> APIRouter:
         detected, confidence = detect_language(text)
         ranked = sorted(prediction.probabilities.items(), key=lambda kv: -kv[1])[:5]
         metrics.detected(prediction.labels)
-        response = replies.stamped({"language": {"detected": detected, "confidence": confidence},
-                                    "emotions": {"probabilities": prediction.probabilities,
-                                                 "labels": prediction.labels, "truncated": prediction.truncated},
-                                    "top": [{"label": k, "probability": v} for k, v in ranked]})
-        return recorded(response, loaded, "detect", text, started)
+        body = {"language": {"detected": detected, "confidence": confidence},
+                "emotions": {"probabilities": prediction.probabilities, "labels": prediction.labels,
+                             "truncated": prediction.truncated},
+                "top": [{"label": k, "probability": v} for k, v in ranked]}
+        return recorded(replies, body, loaded, "detect", text, started)
 
     @router.post("/session", response_model=SessionResponse, responses=ERRORS,
                  summary="a three-stage session for a text (crisis resources instead when the text signals risk; "
@@ -54,6 +55,6 @@ def detection_router(replies: Replies, max_text_chars: int) -> APIRouter:
                                       body.seed)
         payload = loaded.session_payload(result)
         metrics.session(payload)
-        return recorded(replies.stamped(payload), loaded, "session", body.text, started)
+        return recorded(replies, payload, loaded, "session", body.text, started)
 
     return router

@@ -190,6 +190,31 @@ def test_the_fast_character_features_equal_scikit_learns():
     assert abs(reference - char_matrix(texts, spec)).max() == 0.0
 
 
+def test_the_training_design_is_scipys_stack_entry_for_entry():
+    """`design` builds [embedding | n-grams] by index arithmetic and reuses precomputed n-gram rows;
+    the matrix must be scipy's hstack exactly (same entries, order and zeros dropped), so the
+    fitted classifier does not change."""
+    from scipy import sparse
+
+    from emoheal.safety.classifier import FeatureSpec, char_matrix, design
+
+    rng = np.random.default_rng(5)
+    spec = FeatureSpec(standardize=False, n_features=2048, char_weight=0.5)
+    texts = ["bought a rope today", "", "我不想活了", "a long evening, tired", "x"] * 7
+    embeddings = rng.normal(size=(len(texts), 24)).astype(np.float32)
+    embeddings[3, :4] = 0.0  # exact zeros: csr_matrix(dense) does not store them
+    embeddings = embeddings.astype(np.float64)  # as the scaler gives them: the stack stays float64
+    expected = sparse.hstack([sparse.csr_matrix(embeddings), char_matrix(texts, spec) * spec.char_weight],
+                             format="csr")
+    rows = np.array([4, 0, 2, 2, 9])
+    for found, want in ((design(embeddings, texts, spec), expected),
+                        (design(embeddings[rows], [texts[r] for r in rows], spec,
+                                chars=char_matrix(texts, spec)[rows]), expected[rows])):
+        assert found.shape == want.shape and found.dtype == want.dtype
+        assert np.array_equal(found.indptr, want.indptr) and np.array_equal(found.indices, want.indices)
+        assert np.array_equal(found.data, want.data)
+
+
 @pytest.mark.parametrize("standardize, char_ngrams", [(True, True), (False, True), (True, False)])
 def test_folded_weights_score_like_the_training_design(standardize, char_ngrams):
     from emoheal.safety.classifier import FeatureSpec, Folded, Scaler, design, unit_logits

@@ -18,6 +18,8 @@ from typing import Any
 
 import pandas as pd
 
+from emoheal.utils.sqlite import open_store
+
 LENGTH_BUCKETS = (20, 50, 100, 200, 500, 1000, 2000)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
@@ -66,7 +68,7 @@ class RecordStore:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = sqlite3.connect(self.path, check_same_thread=False)
+        self.db = open_store(self.path)
         self.lock = threading.Lock()
         with self.lock, self.db:
             self.db.executescript(SCHEMA)

@@ -33,6 +33,7 @@ from emoheal.safety.classifier import (
     FeatureSpec,
     Folded,
     Scaler,
+    char_matrix,
     design,
     expand,
     fit,
@@ -71,6 +72,7 @@ class Embedded:
         self.vectors = encoder.encode(self.units)
         first = np.r_[True, self.owner[1:] != self.owner[:-1]]
         self.whole = np.flatnonzero(first)  # each text's own unit comes first among its units
+        self._chars: dict[tuple[int, int, int], Any] = {}  # every unit's n-grams, per n-gram setting
 
     def rows(self, index: np.ndarray, spec: FeatureSpec) -> tuple[np.ndarray, np.ndarray]:
         """(unit rows, owner position within `index`) of the chosen texts under `spec`."""
@@ -86,7 +88,16 @@ class Embedded:
         return Scaler.fit(self.vectors[self.whole[texts]]) if spec.standardize else None
 
     def features(self, rows: np.ndarray, spec: FeatureSpec, scaler: Scaler | None):
-        return design(self.vectors[rows], [self.units[r] for r in rows], spec, scaler)
+        texts = [self.units[r] for r in rows]
+        return design(self.vectors[rows], texts, spec, scaler, self.chars(spec)[rows] if spec.char_ngrams else None)
+
+    def chars(self, spec: FeatureSpec):
+        """Every unit's `char_matrix` under the spec's n-gram setting, computed once (a row depends on
+        its own text only, so a fold's rows are a slice of it)."""
+        key = (spec.ngram_min, spec.ngram_max, spec.n_features)
+        if key not in self._chars:
+            self._chars[key] = char_matrix(self.units, spec)
+        return self._chars[key]
 
 
 def ordinary_examples(prepared: str | Path, n: int, seed: int, rules: Rules) -> list[Example]:

@@ -10,7 +10,6 @@ small bonus in that direction and leave out what they heard recently; the explan
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from emoheal.retrieval.retrieve import PREFERENCE_PARAMETERS
+from emoheal.utils.sqlite import open_store
 
 MIGRATIONS = (
     # 1: users, sessions and per-stage ratings
@@ -70,8 +70,7 @@ class FeedbackStore:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        # one connection shared by a server's worker threads, writes serialised by the lock
-        self.db = sqlite3.connect(self.path, check_same_thread=False)
+        self.db = open_store(self.path)  # shared by a server's worker threads, writes serialised by the lock
         self.lock = threading.RLock()
         self.db.execute("PRAGMA foreign_keys = ON")
         self._migrate()
