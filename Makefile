@@ -48,7 +48,7 @@ venv: $(VENV)/.installed
 $(VENV)/.installed: requirements/lock.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@# pip's exit status is kept; only the noise about this machine's extra index folders is filtered
-	$(BIN)/python -m pip install -q --disable-pip-version-check --no-compile -r requirements/lock.txt 2> >(grep -v "^WARNING: Location" >&2)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements/lock.txt 2> >(grep -v "^WARNING: Location" >&2)
 	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -e . 2> >(grep -v "^WARNING: Location" >&2)
 	@$(BIN)/python -c "import emoheal, torch, torchaudio, lightning, transformers, mlflow, dvc, soundfile, pretty_midi" || { echo "setup failed: the venv does not import"; exit 1; }
 	@touch $@

@@ -229,3 +229,17 @@ def test_folded_weights_score_like_the_training_design(standardize, char_ngrams)
     expected = np.asarray(design(embeddings, texts, spec, scaler) @ coef.T) + intercept
     found = unit_logits(embeddings, texts, spec, Folded.of(coef, intercept, spec, scaler, 48))
     assert np.allclose(found, expected, atol=1e-4)
+
+
+def test_a_family_subsample_keeps_whole_families_of_every_category_and_is_seeded():
+    from emoheal.safety.corpus import load_corpus, sample_families
+
+    corpus = load_corpus(ROOT / "data" / "safety")
+    assert sample_families(corpus, None, 0) is corpus
+    kept = sample_families(corpus, 3, seed=7)
+    families = {(e.category, e.family) for e in kept}
+    assert {e.category for e in kept} == {e.category for e in corpus}
+    assert all(sum(1 for c, _ in families if c == category) <= 3 for category, _ in families)
+    whole = {key: sum(1 for e in corpus if (e.category, e.family) == key) for key in families}
+    assert all(sum(1 for e in kept if (e.category, e.family) == key) == n for key, n in whole.items())
+    assert sample_families(corpus, 3, seed=7) == kept and sample_families(corpus, 3, seed=8) != kept

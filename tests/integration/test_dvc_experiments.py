@@ -17,10 +17,11 @@ from tests.helpers import ROOT
 
 BIN = Path(sys.executable).parent
 # These tests are about DVC and Hydra, not the models: the ci profile with the tiny backbone on a
-# smaller subset, and the crisis screen's cheapest candidate on 3 folds (the ci profile's own MiniLM
-# and screen are what tests/model/ and tests/safety/ check).
+# smaller subset, and the crisis screen's cheapest candidate on 3 folds of 8 paraphrase families per
+# risk category (the ci profile's own MiniLM and screen are what tests/model/ and the safety tests check).
 CI_TINY = ["-S", "profile=ci", "-S", "backbone=tiny", "-S", "data.limit.train=1200", "-S", "data.limit.dev=400",
            "-S", "data.limit.test=400", "-S", "safety.ordinary.n=300", "-S", "safety.cv.folds=3",
+           "-S", "safety.families_per_category=8",
            "-S", "safety.selection.candidates=[{char_ngrams:false,standardize:false,segments:false}]"]
 
 

@@ -15,6 +15,15 @@ from tests.helpers import ROOT
 
 CLEAR = ROOT / "tests" / "fixtures" / "emotion" / "clear_sentences.csv"
 FAMILY_SHARE = 0.70
+# what this run's ci model measured, kept with the run's other artefacts (git-ignored): the margins
+# over the baseline and the family check, to compare across CI runs
+FIGURES = ROOT / "test-artifacts" / "ci_model.json"
+
+
+def _keep(**figures) -> None:
+    FIGURES.parent.mkdir(exist_ok=True)
+    kept = json.loads(FIGURES.read_text()) if FIGURES.is_file() else {}
+    FIGURES.write_text(json.dumps({**kept, **figures}, indent=2) + "\n")
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +45,9 @@ def test_the_ci_model_is_the_real_backbone(ci_pipeline, metrics):
 
 def test_macro_f1_on_held_out_test_texts_beats_the_same_subset_baseline(metrics):
     model, baseline = metrics["test"], metrics["baselines"]["tfidf_logreg"]["test"]
+    _keep(model_version=metrics["model_version"], test_rows=model["rows"],
+          macro_f1={"model": model["macro_f1"], "tfidf_same_subset": baseline["macro_f1"]},
+          micro_f1={"model": model["micro_f1"], "tfidf_same_subset": baseline["micro_f1"]})
     assert model["rows"] >= 1000  # held-out texts of the official test split (the ci subset)
     assert model["macro_f1"] > baseline["macro_f1"], (model["macro_f1"], baseline["macro_f1"])
     assert model["micro_f1"] > baseline["micro_f1"], (model["micro_f1"], baseline["micro_f1"])
@@ -53,6 +65,7 @@ def test_clear_sentences_get_the_right_ekman_family(predictor):
     top = [max(p.probabilities, key=p.probabilities.get) for p in predictions]
     right = [_family_of(label) == row["family"] for label, row in zip(top, rows, strict=True)]
     misses = [(row["text"], label) for label, row, ok in zip(top, rows, right, strict=True) if not ok]
+    _keep(clear_sentences={"right_family": sum(right), "of": len(rows), "required_share": FAMILY_SHARE})
     assert sum(right) / len(rows) >= FAMILY_SHARE, misses
 
 

@@ -236,7 +236,8 @@ class TrainingTexts:
 def training_texts(params: dict[str, Any], data_folder: Path, seed: int) -> TrainingTexts:
     """Step 2's texts, refusing a corpus that shares a text with the held-out file."""
     categories = corpus_io.load_categories(data_folder)
-    curated = corpus_io.load_corpus(data_folder)
+    curated = corpus_io.sample_families(corpus_io.load_corpus(data_folder),
+                                        params["safety"].get("families_per_category"), seed)
     heldout = Corpus(corpus_io.load_heldout(data_folder), categories)
     leaked = corpus_io.leaks(curated, heldout.examples)
     if leaked:

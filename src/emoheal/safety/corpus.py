@@ -25,6 +25,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 COLUMNS = ("id", "family", "category", "lang", "style", "text")
 LABELS = ("risk", "ambiguous", "safe", "ordinary")
 EXPECTED = ("high", "check_in", "none")
@@ -252,3 +254,20 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def sample_families(examples: list[Example], per_category: int | None, seed: int) -> list[Example]:
+    """At most `per_category` paraphrase families of each category, drawn with the seed, each family
+    whole (grouped cross-validation keeps families together); all of them when None."""
+    if per_category is None:
+        return examples
+    families: dict[str, set[str]] = {}
+    for example in examples:
+        families.setdefault(example.category, set()).add(example.family)
+    rng = np.random.default_rng(seed)
+    keep: set[tuple[str, str]] = set()
+    for category in sorted(families):
+        names = sorted(families[category])
+        chosen = rng.choice(len(names), size=min(per_category, len(names)), replace=False)
+        keep |= {(category, names[i]) for i in sorted(chosen)}
+    return [e for e in examples if (e.category, e.family) in keep]

@@ -157,6 +157,7 @@ class SafetyTracking(Settings):
 
 class Safety(Settings):
     data: str
+    families_per_category: PositiveInt | None
     model: str
     encoder: SafetyEncoder
     classifier: Classifier
