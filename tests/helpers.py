@@ -86,6 +86,39 @@ def run_stage(stage: str, params_file: Path, env: dict | None = None, check: boo
     return result
 
 
+# Runs the named entry points one after the other in one interpreter, each as `python pipelines/<stage>.py
+# --params FILE` runs it (as __main__, with that argv); a failure names its stage and stops the rest.
+_SEQUENCE = """
+import runpy, sys, traceback
+stages, params = sys.argv[1].split(","), sys.argv[2]
+sys.path.insert(0, "pipelines")
+for stage in stages:
+    print(f"=== stage {stage}", flush=True)
+    print(f"=== stage {stage}", file=sys.stderr, flush=True)
+    sys.argv = [f"pipelines/{stage}.py", "--params", params]
+    try:
+        runpy.run_path(f"pipelines/{stage}.py", run_name="__main__")
+    except SystemExit as exc:
+        if exc.code not in (None, 0):
+            print(f"=== stage {stage} exited {exc.code}", file=sys.stderr, flush=True)
+            sys.exit(exc.code)
+"""
+
+
+def run_stages(stages: tuple[str, ...], params_file: Path, env: dict | None = None, timeout: int = 1200):
+    """Several real entry points in order, in one Python process: each stage's own process would
+    pay the imports again (torch, transformers, Lightning, MLflow: 5-10 s a stage on 2 cores). For
+    tests of what the stages produce; the DVC tests run every stage in its own process, as DVC does."""
+    result = subprocess.run(
+        [PYTHON, "-c", _SEQUENCE, ",".join(stages), str(params_file)],
+        cwd=ROOT, capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=timeout,
+    )
+    if result.returncode != 0:
+        output = f"{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
+        raise AssertionError(f"stages {', '.join(stages)} failed ({result.returncode}):\n{output}")
+    return result
+
+
 # A tiny HuBERT saved the way MERT-v1 is, for the MERT and embedding tests.
 TINY_MERT = {
     "hidden_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "intermediate_size": 64,

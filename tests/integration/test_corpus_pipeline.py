@@ -15,7 +15,7 @@ import pytest
 import soundfile as sf
 
 from emoheal.corpus.manifest import COLUMNS, read_manifest
-from tests.helpers import ROOT, compose, retrieval_settings, run_stage, write_params
+from tests.helpers import ROOT, compose, retrieval_settings, run_stage, run_stages, write_params
 
 pytestmark = pytest.mark.skipif(shutil.which("fluidsynth") is None or shutil.which("ffmpeg") is None,
                                 reason="fluidsynth and ffmpeg come with `make setup`")
@@ -46,9 +46,9 @@ def corpus(tmp_path_factory):
     env = {"MLFLOW_TRACKING_URI": f"sqlite:///{tmp / 'mlflow.db'}"}
     stages = ("render_corpus", "ingest_media", "describe_corpus", "corpus_emotion", "embed_corpus", "cut_points",
               "build_index")
-    outputs = {s: run_stage(s, params_file, env) for s in stages}
+    run_stages(stages, params_file, env)
     root = tmp / "corpus"
-    return {"tmp": tmp, "root": root, "params": params, "env": env, "outputs": outputs,
+    return {"tmp": tmp, "root": root, "params": params, "env": env,
             "manifest": read_manifest(root / "manifest.parquet")}
 
 

@@ -12,7 +12,7 @@ import pytest
 from safetensors.torch import load_file
 
 from emoheal.emotion.train import train_emotion_model
-from tests.helpers import compose, run_stage, write_params
+from tests.helpers import compose, run_stage, run_stages, write_params
 
 
 class _Killed(RuntimeError):
@@ -81,9 +81,9 @@ def test_paper_profile_offline_fails_fast_with_the_download_message(prepared_ci,
 
 
 def test_cpu_training_with_a_fixed_seed_reproduces_its_weights_and_metrics(prepared_ci, tmp_path):
-    """train → thresholds → evaluate twice from scratch (separate checkpoint, cache and model folders):
-    the same weights (the model version is their hash) and the same test metrics. The tiny backbone
-    keeps it to seconds; the code path is the one every backbone takes."""
+    """train → thresholds → evaluate twice from scratch (separate checkpoint, cache and model folders),
+    each chain in its own process: the same weights (the model version is their hash) and the same
+    test metrics. The tiny backbone keeps it to seconds; the code path is the one every backbone takes."""
     runs = []
     for name in ("first", "again"):
         params = _variant(prepared_ci, tmp_path, name)
@@ -91,8 +91,7 @@ def test_cpu_training_with_a_fixed_seed_reproduces_its_weights_and_metrics(prepa
             params["paths"][key] = str(tmp_path / name / key)
         params["tracking"]["enabled"] = False
         params_file = write_params(params, tmp_path / f"{name}.yaml")
-        for stage in ("train", "thresholds", "evaluate"):
-            run_stage(stage, params_file)
+        run_stages(("train", "thresholds", "evaluate"), params_file)
         runs.append(json.loads((tmp_path / name / "metrics" / "emotion.json").read_text()))
     first, again = runs
     assert again["model_version"] == first["model_version"]
