@@ -193,6 +193,8 @@ FIGURES: list[tuple[str, tuple[From, ...]]] = [
     ("the audio path handles ~{} s of audio per second and a text query takes ~{} ms",
      (From(bench("clamp3_speed"), "audio_seconds_per_second/padded", ".0f"),
       From(bench("clamp3_speed"), "text_query_ms/unpadded_median", ".0f"))),
+    ("(the last run: ~{} min on 2 cores)",
+     (From("metrics/reference/run.json", "wall_seconds", lambda s: f"{round(s / 60)}"),)),
     # retrieval on the full corpus (`make reference`)
     ("(`metrics/reference/retrieval_full.json`, rewritten by `make reference`; {} clips, goal {id})",
      (RF("index_items", ","), RF("goal", "s"))),
