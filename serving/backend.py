@@ -7,9 +7,11 @@ from __future__ import annotations
 import logging
 import math
 import os
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from anyio import CapacityLimiter, to_thread
 from starlette.concurrency import run_in_threadpool
 
 from emoheal import __version__
@@ -25,7 +27,8 @@ from emoheal.utils.io import read_json
 log = logging.getLogger("emoheal.serving")
 RUNTIMES = ("onnx-int8", "onnx", "torch")
 ENV_OVERRIDES = {"EMOHEAL_FEEDBACK_DB": "feedback_db", "EMOHEAL_RECORDS_DB": "records_db", "EMOHEAL_LOCALE": "locale",
-                 "EMOHEAL_MAX_TEXT_CHARS": "max_text_chars", "EMOHEAL_WORKERS": "workers"}
+                 "EMOHEAL_MAX_TEXT_CHARS": "max_text_chars", "EMOHEAL_WORKERS": "workers",
+                 "EMOHEAL_SESSION_THREADS": "session_threads"}
 CONTENT_TYPES = {".flac": "audio/flac", ".wav": "audio/wav", ".ogg": "audio/ogg", ".mp3": "audio/mpeg",
                  ".m4a": "audio/mp4", ".mp4": "video/mp4", ".webm": "video/webm", ".mkv": "video/x-matroska",
                  ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
@@ -133,6 +136,7 @@ class Backend:
                                     predictor=predictor, max_text_chars=self.settings["max_text_chars"],
                                     sequence=sequence)
         self.items = self.runner.index.items.set_index("id", drop=False)
+        self.session_limiter = CapacityLimiter(self.settings["session_threads"])
         from emoheal.monitoring.records import RecordStore
 
         # derived request records for monitoring (never text); next to the feedback store by default
@@ -176,13 +180,16 @@ class Backend:
 
     async def session(self, text: str, goal: str, minutes: float | None, lang: str | None,
                       user: str | None, check_in: str | None = None, seed: int | None = None) -> dict:
-        # checks + the crisis screen (patterns and the risk classifier: a few ms of ONNX Runtime, which
-        # releases the GIL) in a worker thread, so the event loop keeps serving other requests
-        early, state = await run_in_threadpool(self.runner.begin, text, goal, lang, check_in, minutes, seed)
+        # checks + the crisis screen, then (after the batched detector) plan, retrieval and narratives:
+        # in worker threads, so the event loop keeps serving other requests, but at most
+        # `session_threads` at once, first come first served (conf/serving: why)
+        early, state = await to_thread.run_sync(partial(self.runner.begin, text, goal, lang, check_in, minutes, seed),
+                                                limiter=self.session_limiter)
         if early is not None:
             return early
         prediction = (await self.predict([text]))[0]
-        return await run_in_threadpool(self.runner.finish, state, text, prediction, minutes, user, frozenset(), seed)
+        return await to_thread.run_sync(partial(self.runner.finish, state, text, prediction, minutes, user,
+                                                frozenset(), seed), limiter=self.session_limiter)
 
     def mix(self, session_id: str, fmt: str) -> Path | None:
         """The session's whole timeline as one audio file, rendered on first request and cached next

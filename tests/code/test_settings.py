@@ -111,7 +111,8 @@ def bundle_folder(tmp_path, change=None):
 def test_the_service_reads_its_bundle_settings_checked(tmp_path, monkeypatch):
     from serving.backend import load_settings as load_bundle
 
-    for env in ("EMOHEAL_MAX_TEXT_CHARS", "EMOHEAL_WORKERS", "EMOHEAL_LOCALE", "EMOHEAL_DETECTOR_RUNTIME"):
+    for env in ("EMOHEAL_MAX_TEXT_CHARS", "EMOHEAL_WORKERS", "EMOHEAL_SESSION_THREADS", "EMOHEAL_LOCALE",
+                "EMOHEAL_DETECTOR_RUNTIME"):
         monkeypatch.delenv(env, raising=False)
     folder = bundle_folder(tmp_path / "good")
     assert load_bundle(folder)["max_text_chars"] == compose()["serving"]["max_text_chars"]
@@ -122,6 +123,12 @@ def test_the_service_reads_its_bundle_settings_checked(tmp_path, monkeypatch):
                                           r"got 'abc' \(.*fix EMOHEAL_MAX_TEXT_CHARS\)"):
         load_bundle(folder)
     monkeypatch.delenv("EMOHEAL_MAX_TEXT_CHARS")
+    monkeypatch.setenv("EMOHEAL_SESSION_THREADS", "2")
+    assert load_bundle(folder)["session_threads"] == 2
+    monkeypatch.setenv("EMOHEAL_SESSION_THREADS", "0")
+    with pytest.raises(ParamsError, match=r"EMOHEAL_SESSION_THREADS: session_threads: .*fix EMOHEAL_SESSION_THREADS"):
+        load_bundle(folder)
+    monkeypatch.delenv("EMOHEAL_SESSION_THREADS")
     old = bundle_folder(tmp_path / "old", lambda s: s["retrieval"]["session"]["scoring"].pop("personal_weight"))
     with pytest.raises(ParamsError) as info:
         load_bundle(old)

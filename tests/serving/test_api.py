@@ -312,3 +312,45 @@ def test_requests_leave_derived_records_and_never_the_text(client, backend):
     assert ((ratings["session_id"] == session["session_id"]) & (ratings["rating"] == 4)).any()
     raw = backend.records.path.read_bytes()
     assert b"Ottoline" not in raw and b"harbour" not in raw
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_sessions_compose_at_most_session_threads_at_once(backend, threads):
+    """conf/serving `session_threads`: concurrent requests queue for the composing threads, first come
+    first served, instead of all taking turns under the GIL; every one of them is still answered."""
+    import asyncio
+    import threading
+    import time
+
+    from serving.backend import Backend
+
+    served = backend if threads == backend.settings["session_threads"] else \
+        Backend(backend.emotion_dir, backend.session_dir, predictor=backend.predictor,
+                settings={**backend.settings, "session_threads": threads})
+    lock, now, most = threading.Lock(), [0], [0]
+
+    def counted(call):
+        def run(*args, **kwargs):
+            with lock:
+                now[0] += 1
+                most[0] = max(most[0], now[0])
+            try:
+                time.sleep(0.05)  # long enough for every request to be waiting
+                return call(*args, **kwargs)
+            finally:
+                with lock:
+                    now[0] -= 1
+        return run
+
+    runner = served.runner
+    begin, finish = runner.begin, runner.finish
+    runner.begin, runner.finish = counted(begin), counted(finish)
+    try:
+        async def main():
+            return await asyncio.gather(*(served.session(f"{TEXT} ({i})", "sleep", 5, None, None) for i in range(6)))
+
+        results = asyncio.run(main())
+    finally:
+        runner.begin, runner.finish = begin, finish
+    assert most[0] == threads
+    assert len({r["session_id"] for r in results}) == 6

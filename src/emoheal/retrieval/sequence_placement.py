@@ -7,6 +7,7 @@ or a beat, from the index) when one lies near, else with a fade-out: never cut a
 
 from __future__ import annotations
 
+from statistics import median
 from typing import NamedTuple
 
 import numpy as np
@@ -156,8 +157,8 @@ def _sequence_summary(tracks: list, arr: ItemArrays) -> dict:
     return {"tracks": len(tracks), "minutes": round(filled / 60, 2), "sounds": sounds,
             # where the felt tempo starts and ends: medians of the first and last thirds (one piece's
             # tempo estimate is noisy; a sequence's drift is not)
-            "felt_tempo_bpm": [round(float(np.median(felt[:third])), 2),
-                               round(float(np.median(felt[-third:])), 2)] if felt else None,
+            # (statistics.median: the same value as numpy's on a few floats, at a tenth of the cost)
+            "felt_tempo_bpm": [round(median(felt[:third]), 2), round(median(felt[-third:]), 2)] if felt else None,
             "tempo_range_bpm": [min(felt), max(felt)] if felt else None,
             "arousal": [tracks[0]["measured"]["arousal"], tracks[-1]["measured"]["arousal"]],
             "keys": sorted({t["measured"]["key"] for t in tracks})}
