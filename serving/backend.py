@@ -5,7 +5,6 @@ lookup and the version stamps. Independent of BentoML so the app can be tested i
 from __future__ import annotations
 
 import logging
-import math
 import os
 from functools import partial
 from pathlib import Path
@@ -102,17 +101,6 @@ def load_predictor(emotion_dir: str | Path, runtime: str, threads: int):
 
     name = "model.int8.onnx" if runtime == "onnx-int8" else "model.onnx"
     return OnnxEmotionPredictor(emotion_dir, emotion_dir / "onnx" / name, threads=threads)
-
-
-def finite(value: Any) -> Any:
-    """JSON has no NaN: unknown measurements become null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [finite(v) for v in value]
-    return value
 
 
 class Backend:
@@ -243,7 +231,8 @@ class Backend:
         return {**{k: track.get(k) for k in keys}, "audio_url": f"/media/{track['item_id']}"}
 
     def session_payload(self, result: dict) -> dict:
-        """The runner's result in the API's shape: media as URLs (never server paths), no NaN."""
+        """The runner's result in the API's shape: media as URLs (never server paths). A NaN left in
+        it becomes null when the answer is rendered (`replies.FiniteJSONResponse`)."""
         stages = []
         for s in result["stages"]:
             score = s.get("score") or {}
@@ -261,7 +250,7 @@ class Backend:
         if timeline is not None and stages:
             timeline = {**timeline, "mix_url": f"/session/{result['session_id']}/mix"}
         safety = result["safety"]
-        return finite({
+        return {
             "session_id": result["session_id"] if stages else None, "goal": result["goal"],
             "language": result.get("language"), "notice": result.get("notice"),
             "safety": {"level": safety["level"], "message": safety.get("message", ""),
@@ -270,4 +259,4 @@ class Backend:
             "epilogue": result.get("epilogue"), "explanation": result.get("explanation"),
             "personalisation": result.get("personalisation"), "stages": stages,
             "timeline": timeline if stages else None,
-        })
+        }

@@ -4,6 +4,7 @@ error answers carry the same stamp whichever route (or exception handler) sends 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,32 @@ ERRORS = {400: {"model": ErrorResponse, "description": "invalid JSON"},
           415: {"model": ErrorResponse, "description": "not JSON"},
           422: {"model": ErrorResponse, "description": "a field is missing, of the wrong type or out of range"},
           503: {"model": ErrorResponse, "description": "loading, or the detector is busy (see Retry-After)"}}
+
+
+def finite(value: Any) -> Any:
+    """JSON has no NaN: unknown measurements become null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
+
+
+class FiniteJSONResponse(JSONResponse):
+    """A JSON answer in which a NaN or infinity (an unknown measurement) is null. Rendered as it
+    comes first — a session's body is some thousand values, and walking them all for the rare NaN
+    cost more than rendering it — and walked only when rendering refuses one. `content` is what was
+    sent (the walked copy then), for the monitoring record."""
+
+    def render(self, content: Any) -> bytes:
+        self.content = content
+        try:
+            return super().render(content)
+        except ValueError:  # "Out of range float values are not JSON compliant"
+            self.content = finite(content)
+            return super().render(self.content)
 
 
 class NotReady(Exception):

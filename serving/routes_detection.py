@@ -6,21 +6,20 @@ routes that take the person's text, so the two that append a monitoring record."
 import time
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
 from starlette.background import BackgroundTask
 
 from emoheal.monitoring.records import derive
 from emoheal.session.runner import check_text, detect_language
 from serving import metrics
-from serving.replies import ERRORS, Replies
+from serving.replies import ERRORS, FiniteJSONResponse, Replies
 from serving.schemas import DetectResponse, SessionResponse, request_models
 
 
-def recorded(replies: Replies, body: dict, loaded, endpoint: str, text: str, started: float) -> JSONResponse:
+def recorded(replies: Replies, body: dict, loaded, endpoint: str, text: str, started: float) -> FiniteJSONResponse:
     """The stamped answer; its derived record is appended after it is sent (length bucket only, never
     the text). The record reads the document the response serialises, not a re-parse of its bytes."""
-    document = replies.document(body)
-    response = JSONResponse(document)
+    response = FiniteJSONResponse(replies.document(body))
+    document = response.content  # what was sent: NaN made null
     record = derive(endpoint, document["request_id"], len(text), document, (time.perf_counter() - started) * 1e3)
     response.background = BackgroundTask(loaded.records.append, record)
     return response

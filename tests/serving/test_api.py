@@ -354,3 +354,14 @@ def test_sessions_compose_at_most_session_threads_at_once(backend, threads):
         runner.begin, runner.finish = begin, finish
     assert most[0] == threads
     assert len({r["session_id"] for r in results}) == 6
+
+
+def test_an_answer_with_nan_is_sent_with_null_and_recorded_as_sent():
+    from serving.replies import FiniteJSONResponse
+
+    clean = {"a": 1.5, "b": [1, {"c": "x"}]}
+    response = FiniteJSONResponse(clean)
+    assert response.content is clean and json.loads(response.body) == clean  # rendered as it came: no walk
+    response = FiniteJSONResponse({"tempo": float("nan"), "stages": [{"score": float("inf"), "id": "q1"}], "n": 2})
+    assert json.loads(response.body) == {"tempo": None, "stages": [{"score": None, "id": "q1"}], "n": 2}
+    assert response.content == {"tempo": None, "stages": [{"score": None, "id": "q1"}], "n": 2}
