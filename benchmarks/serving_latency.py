@@ -424,6 +424,9 @@ def machine(ready: dict | None = None) -> dict:
             "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
             "versions": {name: version(name) for name in ("torch", "onnxruntime", "bentoml", "transformers",
                                                           "fastapi", "uvicorn", "httpx", "locust")}}
+    # the service's settings changed at run time (EMOHEAL_WORKERS, EMOHEAL_SESSION_THREADS, ...): a figure
+    # measured with them is not the bundle's defaults
+    info["service_overrides"] = {k: v for k, v in sorted(os.environ.items()) if k.startswith("EMOHEAL_")}
     if ready:
         info["service_versions"] = ready.get("versions", {})
         info["runtime"] = ready.get("versions", {}).get("runtime")
