@@ -168,16 +168,19 @@ class Backend:
 
     async def session(self, text: str, goal: str, minutes: float | None, lang: str | None,
                       user: str | None, check_in: str | None = None, seed: int | None = None) -> dict:
-        # checks + the crisis screen, then (after the batched detector) plan, retrieval and narratives:
-        # in worker threads, so the event loop keeps serving other requests, but at most
-        # `session_threads` at once, first come first served (conf/serving: why)
+        # The checks and the crisis screen run in worker threads, at most `session_threads` at once, first
+        # come first served: the screen's model releases the GIL, so the event loop serves other requests
+        # meanwhile. Then the batched detector; then plan, retrieval and narratives on the event loop
+        # itself: that work holds the GIL throughout (Python and small arrays), so a worker thread gave
+        # it no parallelism, only a convoy — the loop waited up to the interpreter's 5 ms switch
+        # interval for the GIL at every wake-up, which was most of the /session tail at 8 clients
+        # (benchmarks/results/issue17/README.md). A few ms per session on the loop cost less.
         early, state = await to_thread.run_sync(partial(self.runner.begin, text, goal, lang, check_in, minutes, seed),
                                                 limiter=self.session_limiter)
         if early is not None:
             return early
         prediction = (await self.predict([text]))[0]
-        return await to_thread.run_sync(partial(self.runner.finish, state, text, prediction, minutes, user,
-                                                frozenset(), seed), limiter=self.session_limiter)
+        return self.runner.finish(state, text, prediction, minutes, user, frozenset(), seed)
 
     def mix(self, session_id: str, fmt: str) -> Path | None:
         """The session's whole timeline as one audio file, rendered on first request and cached next

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import sys
 from pathlib import Path
 
 import bentoml
@@ -34,6 +35,13 @@ def stored(tag: str) -> Path:
         home = os.environ.get("BENTOML_HOME", "~/bentoml")
         raise RuntimeError(f"BentoML model {tag} is not in the model store ({home}/models): import it with "
                            "`make bento` (the MLflow champion model, graph, index and media)") from None
+
+
+# The interpreter hands the GIL to a waiting thread after this many seconds (Python's default: 5 ms).
+# The event loop waits for the GIL after every wake-up while a worker thread (the crisis screen's
+# checks, a monitoring record) holds it; 0.5 ms shortened the /session tail at 8 clients in probes on
+# 2 cores (benchmarks/results/issue17/README.md), at no cost in requests/s.
+GIL_SWITCH_INTERVAL_S = 0.0005
 
 
 def settle_heap() -> None:
@@ -79,6 +87,7 @@ class EmoHeal:
         STATE["backend"] = Backend(emotion_dir, session_dir, predictor=batcher, settings=SETTINGS)
         log.info("service ready: %s", STATE["backend"].versions)
         settle_heap()
+        sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
 
     def __is_ready__(self) -> bool:
         return STATE["backend"] is not None

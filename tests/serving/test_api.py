@@ -315,9 +315,11 @@ def test_requests_leave_derived_records_and_never_the_text(client, backend):
 
 
 @pytest.mark.parametrize("threads", [1, 3])
-def test_sessions_compose_at_most_session_threads_at_once(backend, threads):
-    """conf/serving `session_threads`: concurrent requests queue for the composing threads, first come
-    first served, instead of all taking turns under the GIL; every one of them is still answered."""
+def test_sessions_screen_in_at_most_session_threads_and_compose_on_the_loop(backend, threads):
+    """conf/serving `session_threads`: concurrent requests queue for the threads that check and screen
+    them, first come first served; composing (plan, retrieval, narratives) runs on the event loop's
+    own thread, one at a time (in a worker thread it only waited for the GIL); every request is
+    still answered."""
     import asyncio
     import threading
     import time
@@ -327,7 +329,11 @@ def test_sessions_compose_at_most_session_threads_at_once(backend, threads):
     served = backend if threads == backend.settings["session_threads"] else \
         Backend(backend.emotion_dir, backend.session_dir, predictor=backend.predictor,
                 settings={**backend.settings, "session_threads": threads})
-    lock, now, most = threading.Lock(), [0], [0]
+    lock, now, most, composed_in = threading.Lock(), [0], [0], set()
+
+    def composed(*args, **kwargs):
+        composed_in.add(threading.get_ident())
+        return finish(*args, **kwargs)
 
     def counted(call):
         def run(*args, **kwargs):
@@ -344,16 +350,20 @@ def test_sessions_compose_at_most_session_threads_at_once(backend, threads):
 
     runner = served.runner
     begin, finish = runner.begin, runner.finish
-    runner.begin, runner.finish = counted(begin), counted(finish)
+    runner.begin, runner.finish = counted(begin), composed
     try:
         async def main():
-            return await asyncio.gather(*(served.session(f"{TEXT} ({i})", "sleep", 5, None, None) for i in range(6)))
+            loop_thread = threading.get_ident()
+            answers = await asyncio.gather(*(served.session(f"{TEXT} ({i})", "sleep", 5, None, None)
+                                             for i in range(6)))
+            return loop_thread, answers
 
-        results = asyncio.run(main())
+        loop_thread, results = asyncio.run(main())
     finally:
         runner.begin, runner.finish = begin, finish
     assert most[0] == threads
-    assert len({r["session_id"] for r in results}) == 6
+    assert composed_in == {loop_thread}  # every composition, and only on the loop's thread
+    assert len({r["session_id"] for r in results}) == 6 and all(r["stages"] for r in results)
 
 
 def test_an_answer_with_nan_is_sent_with_null_and_recorded_as_sent():

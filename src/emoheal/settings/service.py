@@ -32,7 +32,7 @@ class Serving(Settings):
     records_db: str | None  # null: records.sqlite next to feedback_db
     detector: Detector
     workers: PositiveInt
-    session_threads: PositiveInt  # threads per API process that compose sessions (see conf/serving)
+    session_threads: PositiveInt  # threads per API process for a session's checks and screen (conf/serving)
 
 
 class Bundle(Serving):
