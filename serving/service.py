@@ -66,7 +66,17 @@ SETTINGS = _settings()
 app = build_app(lambda: STATE["backend"], SETTINGS["max_text_chars"])
 
 
-@bentoml.service(name="emoheal", workers=SETTINGS["workers"], traffic={"timeout": 60, "max_concurrency": 128})
+# Tracing off for every path: this service exports no traces, yet BentoML's sampler records every
+# span, and its request timeout (a timer per request, never cancelled) holds each request's context,
+# span included, for the whole `timeout`: at ~100 requests/s about 130k objects that every full
+# garbage collection walked — 60-90 ms pauses that set the /session tail at 8 clients. Without the
+# spans a pause is under 30 ms (probes, benchmarks/results/issue17/README.md). To trace, configure an
+# exporter and narrow TRACING to the paths to trace.
+TRACING = {"excluded_urls": [".*"]}
+
+
+@bentoml.service(name="emoheal", workers=SETTINGS["workers"], traffic={"timeout": 60, "max_concurrency": 128},
+                 tracing=TRACING)
 @bentoml.asgi_app(app, path="/")
 class EmoHeal:
     """The API and the web page. Detection goes through BentoML's adaptive batching dispatcher in
