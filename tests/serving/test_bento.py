@@ -163,6 +163,20 @@ def test_served_api_end_to_end(server):
     assert "emoheal_sessions_total" in httpx.get(f"{url}/metrics").text
 
 
+def test_requests_record_no_tracing_spans(server):
+    """serving/service.py `TRACING`: no request is traced (none is exported, and BentoML's request
+    timeout kept every recorded span for a minute: the full-GC pauses behind the /session tail).
+    BentoML's access-log line carries a trace id only for a request it traced."""
+    url = server["url"]
+    assert httpx.post(f"{url}/detect", json={"text": TEXT}, timeout=30).status_code == 200
+    deadline, lines = time.time() + 10, []
+    while not lines and time.time() < deadline:  # the access line is written just after the answer
+        time.sleep(0.2)
+        lines = [line for line in server["log"].read_text().splitlines() if "path=/detect" in line]
+    assert lines, server["log"].read_text()[-3000:]
+    assert not [line for line in lines if "trace=" in line]
+
+
 def test_concurrent_detections_share_batches(server):
     url = server["url"]
 
