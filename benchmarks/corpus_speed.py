@@ -1,10 +1,13 @@
-"""Rendering and description speed as multiples of real time, and peak memory.
+"""Rendering, composing and description speed as multiples of real time, and peak memory.
 
-    .venv/bin/python benchmarks/corpus_speed.py [--clips 48]
+    .venv/bin/python benchmarks/corpus_speed.py [--clips 48] [--pieces 12]
 
 Renders `--clips` EMOPIA clips (stratified, seed 42) with fluidsynth and describes them,
-first in one process (the baseline), then over every core, in the same run. Targets on
-2 cores: render >= 50x real time, describe >= 20x. Writes benchmarks/results/corpus_speed.json.
+first in one process (the baseline), then over every core, in the same run; then renders the
+same clips in each default timbre (conf/corpus `timbres`) over every core, and composes and
+renders `--pieces` pieces planned from the compiled graph (models/kg, so after `make run`, or
+skipped with a note). Targets on 2 cores: render >= 50x real time, describe >= 20x, composing
+and rendering >= 50x. Writes benchmarks/results/corpus_speed.json.
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ from emoheal.corpus.describe import DescribeSettings
 from emoheal.corpus.descriptors import describe_manifest
 from emoheal.corpus.emopia import read_emopia, subset
 from emoheal.corpus.render import RenderSettings, render_all
-from emoheal.utils.io import write_json
+from emoheal.corpus.timbres import read_programs, score_programs
+from emoheal.utils.io import load_params, write_json
 
 
 def _peak_mb() -> dict[str, float]:
@@ -32,9 +36,62 @@ def _peak_mb() -> dict[str, float]:
     return {"this_process_mb": round(own, 1), "largest_child_mb": round(children, 1)}
 
 
+def _timbres(clips: pd.DataFrame, tmp: str, cores: int, piano_x: float) -> dict:
+    """Each default timbre's render speed on every core, against piano's in the same run."""
+    params = compose_params()
+    table = read_programs(params["paths"]["gm_programs"])
+    out = {}
+    for tag, program in score_programs(table, params["corpus"]["timbres"]).items():
+        jobs = [(c.id, c.midi_path, f"{tmp}/{tag}/{c.id}.flac", None if program == 0 else program)
+                for c in clips.itertuples()]
+        start = time.perf_counter()
+        rendered = render_all(jobs, RenderSettings(polyphony=params["corpus"]["render"]["polyphony"]), cores)
+        seconds = time.perf_counter() - start
+        audio_s = sum(r.duration_s for r in rendered)
+        out[tag] = {"render_seconds": round(seconds, 1), "render_x_realtime": round(audio_s / seconds, 1)}
+        print(f"  {tag}: render {audio_s / seconds:.0f}x real time on {cores} cores")
+    slowest = min(v["render_x_realtime"] for v in out.values())
+    print(f"slowest timbre {slowest:.0f}x vs piano as written {piano_x:.0f}x (256 voices) in the same run")
+    return out
+
+
+def _composed(pieces: int, tmp: str, cores: int) -> dict:
+    """Composing (MIDI only) and composing + rendering `pieces` pieces planned from the graph."""
+    graph = Path(compose_params()["paths"]["kg"]) / "graph.json"
+    if pieces <= 0 or not graph.is_file():
+        print("composed: skipped (no compiled graph at models/kg: run `make run` first)")
+        return {"skipped": "no compiled graph"}
+    from emoheal.corpus.compose import compose
+    from emoheal.corpus.composed import ComposeSettings, build_composed, plan_specs
+    from emoheal.kg.planner import load_planner
+
+    planner = load_planner(graph)
+    params = compose_params()
+    table = read_programs(params["paths"]["gm_programs"])
+    specs = plan_specs(planner, planner.graph, table, ComposeSettings(pieces=pieces), 42)
+    start = time.perf_counter()
+    for spec in specs:
+        compose(spec)
+    midi_s = time.perf_counter() - start
+    start = time.perf_counter()
+    manifest, _ = build_composed(specs, f"{tmp}/composed", RenderSettings(), {}, cores)
+    total_s = time.perf_counter() - start
+    audio_s = float(manifest["duration_s"].sum())
+    print(f"composed {pieces} pieces ({audio_s / 60:.1f} min): the MIDI in {midi_s * 1000:.0f} ms, "
+          f"composed and rendered {audio_s / total_s:.0f}x real time on {cores} cores")
+    return {"pieces": pieces, "audio_minutes": round(audio_s / 60, 1), "compose_midi_ms": round(midi_s * 1000, 1),
+            "compose_and_render_seconds": round(total_s, 1),
+            "compose_and_render_x_realtime": round(audio_s / total_s, 1)}
+
+
+def compose_params() -> dict:
+    return load_params("params.yaml")  # the composed conf/ (the quickstart profile)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clips", type=int, default=48)
+    parser.add_argument("--pieces", type=int, default=12)
     parser.add_argument("--raw", default="data/raw/emopia")
     parser.add_argument("--out", default="benchmarks/results/corpus_speed.json")
     args = parser.parse_args()
@@ -61,6 +118,8 @@ def main() -> None:
             }
             print(f"{label} ({workers} worker{'s' if workers > 1 else ''}): {audio_s / 60:.1f} min of audio; "
                   f"render {audio_s / render_s:.0f}x real time, describe {audio_s / describe_s:.0f}x")
+        result["by_timbre"] = _timbres(clips, tmp, cores, result["all_cores"]["render_x_realtime"])
+        result["composed"] = _composed(args.pieces, tmp, cores)
     result["peak_memory"] = _peak_mb()
     full_h = 12.0
     best = result["all_cores"]

@@ -16,6 +16,6 @@ if __name__ == "__main__":
     meta = build_index(read_manifest(root / "manifest.parquet"), pd.read_parquet(root / "descriptors.parquet"),
                        pd.read_parquet(root / "estimates.parquet"), pd.read_parquet(root / "scores.parquet"),
                        root / "embeddings", root / INDEX_DIR, params.retrieval.index,
-                       cuts=pd.read_parquet(root / "cuts.parquet"))
-    print(f"index: {meta['items']} items ({meta['left_out']} left out), backend {meta['backend']}, "
-          f"descriptor index {meta['descriptor_index']}")
+                       cuts=pd.read_parquet(root / "cuts.parquet"), licence=params.corpus.licence)
+    print(f"index: {meta['items']} items ({meta['left_out']} not described, {meta['left_out_by_licence']} left out "
+          f"by licence {meta['licence']}), backend {meta['backend']}, descriptor index {meta['descriptor_index']}")

@@ -1,5 +1,5 @@
 """DVC stage `ingest_media`: the user's own audio and video into the corpus manifest, next to
-the rendered EMOPIA clips, with a report line for every file."""
+the rendered EMOPIA clips and the composed pieces, with a report line for every file."""
 
 from _common import stage_params
 from emoheal.corpus.ingest import IngestSettings, ingest_folder
@@ -12,11 +12,14 @@ if __name__ == "__main__":
     params = stage_params(__doc__)
     corpus, root = params["corpus"], params["paths"]["corpus"]
     emopia = read_manifest(f"{root}/emopia/manifest.parquet")
+    composed = read_manifest(f"{root}/composed/manifest.parquet")
     rows, report = ingest_folder(corpus["media_dir"], f"{root}/user", IngestSettings(**corpus["ingest"]))
-    manifest = pd.concat([emopia, pd.DataFrame(rows, columns=emopia.columns)], ignore_index=True) if rows else emopia
+    parts = [part for part in (emopia, composed, pd.DataFrame(rows, columns=emopia.columns)) if len(part)]
+    manifest = pd.concat(parts, ignore_index=True) if parts else emopia
     write_manifest(manifest, f"{root}/manifest.parquet")
     skipped = [line for line in report if line["status"] == "skipped"]
     write_json(f"{root}/user/ingest_report.json", {"folder": corpus["media_dir"], "ingested": len(rows),
                                               "skipped": len(skipped), "files": report})
-    print(f"manifest: {len(manifest)} items ({len(rows)} of the user's own; {len(skipped)} files skipped, "
+    print(f"manifest: {len(manifest)} items ({len(composed)} composed, {len(rows)} of the user's own; "
+          f"{len(skipped)} files skipped, "
           f"see {root}/user/ingest_report.json)")

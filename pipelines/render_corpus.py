@@ -1,11 +1,13 @@
-"""DVC stage `render_corpus`: EMOPIA's MIDI to loudness-normalised FLAC with fluidsynth,
-in parallel over the cores, and the manifest of what was rendered."""
+"""DVC stage `render_corpus`: EMOPIA's MIDI to loudness-normalised FLAC with fluidsynth, each
+clip in every configured timbre (data/corpus/gm_programs.csv), in parallel over the cores, and
+the manifest of what was rendered."""
 
 import sys
 
 from _common import stage_params
 from emoheal.corpus.build import render_emopia
 from emoheal.corpus.render import RenderError, RenderSettings
+from emoheal.corpus.timbres import TimbreError, kg_timbre_tags, read_programs, score_programs
 from emoheal.utils.io import write_json
 
 if __name__ == "__main__":
@@ -13,10 +15,14 @@ if __name__ == "__main__":
     corpus, paths = params["corpus"], params["paths"]
     out = f"{paths['corpus']}/emopia"
     try:
+        table = read_programs(paths["gm_programs"], kg_timbre_tags(paths["kg_rules"]))
+        programs = score_programs(table, corpus["timbres"])
         manifest, report = render_emopia(paths["raw_emopia"], out, corpus["limit"], params["seed"],
-                                         RenderSettings(**corpus["render"]), corpus["workers"])
-    except RenderError as exc:
+                                         RenderSettings(**corpus["render"]), corpus["workers"], programs,
+                                         tuple(corpus["full_splits"]), {t: table[t].gm_name for t in programs})
+    except (RenderError, TimbreError) as exc:
         print(f"render_corpus: {exc}", file=sys.stderr)
         sys.exit(1)
     write_json(f"{out}/render.json", report)
-    print(f"{report['clips']} clips, {report['audio_hours']} h of audio")
+    print(f"{report['clips']} clips in {len(programs)} timbres: {report['renders']} renders, "
+          f"{report['audio_hours']} h of audio")

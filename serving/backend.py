@@ -224,13 +224,13 @@ class Backend:
                 "duration_s": item.get("duration_s"), "start_s": item.get("start_s"),
                 "audio_url": f"/media/{item['id']}", "video_url": f"/media/{item['id']}?kind=video" if video else None,
                 "poster_url": f"/media/{item['id']}?kind=poster" if item.get("poster_path") else None,
-                "measured": item.get("measured") or {}}
+                "timbre": item.get("timbre"), "sound": item.get("sound"), "measured": item.get("measured") or {}}
 
     @staticmethod
     def track_payload(track: dict) -> dict:
         """One track of a stage's sequence, its media as a URL."""
         keys = ("item_id", "title", "at_s", "start_s", "duration_s", "fade_in_s", "fade_out_s", "measured",
-                "felt_tempo_bpm", "score", "trim")
+                "felt_tempo_bpm", "score", "trim", "timbre", "timbre_match")
         return {**{k: track.get(k) for k in keys}, "audio_url": f"/media/{track['item_id']}"}
 
     def session_payload(self, result: dict) -> dict:

@@ -141,6 +141,8 @@ class Item(BaseModel):
     audio_url: str
     video_url: str | None
     poster_url: str | None
+    timbre: str | None = Field(None, description="the timbre tags it sounds in, '+'-joined (null: not known)")
+    sound: str | None = Field(None, description="what it sounds like, in words")
     measured: dict[str, float | str | None]
 
 
@@ -158,6 +160,8 @@ class Track(BaseModel):
     score: float
     trim: dict[str, Any] | None = Field(None, description="where a trimmed track ends: a cut point of the item "
                                                           "(quiet frame or beat) or a fade")
+    timbre: str | None = Field(None, description="the timbre tags it sounds in, '+'-joined (null: not known)")
+    timbre_match: str | None = Field(None, description="the stage's timbre it sounds in (null: none of them)")
     audio_url: str
 
 

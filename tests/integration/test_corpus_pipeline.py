@@ -1,6 +1,7 @@
-"""render_corpus → ingest_media → describe_corpus → corpus_emotion through the real entry
-points: real EMOPIA MIDI rendered with fluidsynth, a generated video with an audio track,
-a corrupt file, a sub-second file; a real MLflow store."""
+"""render_corpus → compose_corpus → ingest_media → describe_corpus → corpus_emotion through the
+real entry points: real EMOPIA MIDI rendered with fluidsynth in two timbres, pieces composed for
+the graph's goals and rendered, a generated video with an audio track, a corrupt file, a
+sub-second file; a real MLflow store."""
 
 from __future__ import annotations
 
@@ -40,12 +41,13 @@ def make_media(folder: Path) -> None:
 def corpus(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("corpus")
     make_media(tmp / "media")
-    params = compose("profile=ci", f"paths.corpus={tmp / 'corpus'}", f"paths.metrics={tmp / 'metrics'}",
-                     f"corpus.media_dir={tmp / 'media'}")
-    params_file = write_params(params, tmp / "params.yaml")
     env = {"MLFLOW_TRACKING_URI": f"sqlite:///{tmp / 'mlflow.db'}"}
-    stages = ("render_corpus", "ingest_media", "describe_corpus", "corpus_emotion", "embed_corpus", "cut_points",
-              "build_index")
+    stages = ("compile_kg", "render_corpus", "compose_corpus", "ingest_media", "describe_corpus", "corpus_emotion",
+              "embed_corpus", "cut_points", "build_index")
+    params = compose("profile=ci", f"paths.corpus={tmp / 'corpus'}", f"paths.metrics={tmp / 'metrics'}",
+                     f"corpus.media_dir={tmp / 'media'}", f"paths.kg={tmp / 'kg'}",
+                     f"paths.kg_plots={tmp / 'kg_plots'}", f"paths.corpus_plots={tmp / 'plots'}")
+    params_file = write_params(params, tmp / "params.yaml")
     run_stages(stages, params_file, env)
     root = tmp / "corpus"
     return {"tmp": tmp, "root": root, "params": params, "env": env,
@@ -55,7 +57,7 @@ def corpus(tmp_path_factory):
 def test_rendered_clips_are_real_normalised_audio(corpus):
     m = corpus["manifest"]
     emopia = m[m["source"] == "emopia"]
-    assert len(emopia) == 12 and set(emopia["quadrant"]) == {1, 2, 3, 4}
+    assert len(emopia) == 24 and set(emopia["quadrant"]) == {1, 2, 3, 4}
     assert set(emopia["split"]) == {"train", "val", "test"}
     import pyloudnorm
 
@@ -67,7 +69,82 @@ def test_rendered_clips_are_real_normalised_audio(corpus):
         assert loudness == pytest.approx(-23.0, abs=0.5) or 20 * np.log10(np.abs(data).max()) > -1.2
     assert list(m.columns) == COLUMNS
     render = json.loads((corpus["root"] / "emopia" / "render.json").read_text())
-    assert render["clips"] == 12 and render["renderer"].startswith("FluidSynth") and "seconds" not in render
+    assert render["clips"] == 12 and render["renders"] == 24 and render["renderer"].startswith("FluidSynth")
+    assert render["programs"] == {"piano": 1, "strings": 49} and "seconds" not in render
+
+
+def test_each_clip_is_rendered_in_every_timbre_with_its_source_and_licence(corpus):
+    """Two timbres of one MIDI: the same piece (source_id, annotation, length), another sound."""
+    import mido
+
+    emopia = corpus["manifest"][corpus["manifest"]["source"] == "emopia"]
+    assert all(sorted(t) == ["piano", "strings"] for _, t in emopia.groupby("source_id")["timbre"])
+    piano = emopia[emopia["timbre"] == "piano"].set_index("source_id")
+    strings = emopia[emopia["timbre"] == "strings"].set_index("source_id")
+    assert (piano.index == piano["id"]).all() and (strings["id"] == strings.index + ".strings").all()
+    assert (strings["quadrant"] == piano.loc[strings.index, "quadrant"]).all()  # the piano annotation, kept
+    assert not strings["title"].str.contains(r"\(Q\d\)").any()  # never shown as the strings' own label
+    assert (strings["duration_s"] - piano.loc[strings.index, "duration_s"]).abs().max() < 6.0
+    assert emopia["licence"].str.contains("non-commercial").all() and emopia["composition"].isna().all()
+    one = strings.iloc[0]
+    a, _ = sf.read(piano.loc[one.name, "audio_path"])
+    b, _ = sf.read(one["audio_path"])
+    n = min(len(a), len(b))
+    assert np.corrcoef(a[:n], b[:n])[0, 1] < 0.5, "the strings render must not be the piano's audio"
+    programs = {m.program for m in mido.MidiFile(one["midi_path"]).tracks[1] if m.type == "program_change"}
+    assert programs <= {0}  # the manifest points at EMOPIA's own MIDI: the timbre is applied at render time
+
+
+def test_composed_pieces_are_rendered_and_measured_against_their_intent(corpus):
+    import pretty_midi
+
+    from emoheal.corpus.compose import MAJOR, MINOR
+
+    pieces = corpus["manifest"][corpus["manifest"]["source"] == "composed"]
+    assert len(pieces) == 3 and set(pieces["licence"]) == {"generated"} and set(pieces["split"]) == {"composed"}
+    assert (pieces["id"] == pieces["source_id"]).all()
+    for piece in pieces.itertuples():
+        spec = json.loads(piece.composition)
+        assert spec["intent"]["goal"] in ("sleep", "calm") and set(piece.timbre.split("+")) == set(spec["timbres"])
+        midi = pretty_midi.PrettyMIDI(piece.midi_path)
+        assert midi.get_tempo_changes()[1][0] == pytest.approx(spec["tempo_bpm"])
+        assert midi.get_end_time() == pytest.approx(spec["midi_seconds"], abs=0.01)
+        assert 30 - 4 * spec["beats_per_bar"] * 60 / spec["tempo_bpm"] <= spec["midi_seconds"] <= 40 + 16 * 60 / 40
+        scale = MAJOR if spec["mode"] == "major" else MINOR
+        in_key = {(spec["tonic"] + d) % 12 for d in scale} | {(spec["tonic"] + 11) % 12}
+        assert {n.pitch % 12 for i in midi.instruments for n in i.notes} <= in_key
+        audio, rate = sf.read(piece.audio_path)
+        assert rate == 24000 and np.abs(audio).max() > 0.05  # really rendered: not silent
+        assert spec["midi_seconds"] <= len(audio) / rate <= spec["midi_seconds"] + 8  # the reverb's tail at most
+    metrics = json.loads((corpus["tmp"] / "metrics" / "corpus.json").read_text())
+    composed = metrics["composed"]
+    assert composed["pieces"] == 3 and 0 <= composed["tempo_within_10pct"] <= 1
+    assert {"mode_agreement", "quadrant_agreement", "calm_q4"} <= set(composed)
+    report = json.loads((corpus["root"] / "composed" / "compose.json").read_text())
+    assert report["pieces"] == 3 and report["by_part"] == {"calm/target": 1, "sleep/guide": 1, "sleep/target": 1}
+
+
+def test_the_emotion_model_is_measured_in_every_timbre_and_chosen_on_val(corpus):
+    metrics = json.loads((corpus["tmp"] / "metrics" / "corpus.json").read_text())
+    robust = metrics["timbre_robustness"]
+    assert set(robust) == {"piano", "strings"}
+    for values in robust.values():
+        assert values["items"] >= 1 and {"quadrant_acc", "arousal_acc", "valence_acc"} <= set(values)
+    models = metrics["timbre_models"]
+    assert models["chosen"] in ("piano_only", "all_timbres") and "val" in models["chosen_on"]
+    assert robust == models[models["chosen"]]["test"]
+    assert set(models["all_timbres"]["val"]) == {"piano", "strings"}
+
+
+def test_the_listening_page_plays_every_timbre_and_composed_piece(corpus):
+    page = (corpus["tmp"] / "plots" / "listen.html").read_text()
+    import re
+
+    sources = re.findall(r'<audio controls preload="none" src="([^"]+)"', page)
+    pieces = corpus["manifest"][corpus["manifest"]["source"] == "composed"]
+    assert len(sources) >= 2 * 4 + len(pieces)  # one clip a quadrant in both timbres, and every piece
+    for src in sources:
+        assert (corpus["tmp"] / "plots" / src).resolve().is_file()
 
 
 def test_user_media_join_the_manifest(corpus):
@@ -115,7 +192,8 @@ def test_emotion_estimates_for_labelled_and_unlabelled_items(corpus):
     assert np.allclose(est[["p_q1", "p_q2", "p_q3", "p_q4"]].sum(axis=1), 1.0)
     metrics = json.loads((corpus["tmp"] / "metrics" / "corpus.json").read_text())
     test = metrics["emotion"]["test"]
-    assert test["items"] == (corpus["manifest"]["split"] == "test").sum() > 0
+    m = corpus["manifest"]
+    assert test["items"] == ((m["split"] == "test") & (m["timbre"] == "piano")).sum() > 0  # the piano renders
     assert test["chance"]["quadrant"] == 0.25 and "majority_baseline" in test
     assert {"onset_density_vs_score_onsets", "pitch_centroid_vs_score"} <= set(
         metrics["descriptors_vs_score"]["spearman"])
@@ -153,7 +231,8 @@ def test_the_index_serves_a_session_from_the_real_corpus(corpus, planner):
     index = load_index(corpus["root"] / "index")
     assert index.backend == "descriptors" and len(index.items) == len(corpus["manifest"])
     meta = json.loads((corpus["root"] / "index" / "meta.json").read_text())
-    assert meta["register_calibration"]["fitted_on"] == 12 and meta["vector_tags"] is None
+    assert meta["register_calibration"]["fitted_on"] == 27 and meta["vector_tags"] is None  # 24 renders, 3 pieces
+    assert set(meta["register_calibration"]["by_timbre"]) == {"piano", "strings"}
     plan = planner.plan({"nervousness": 0.8, "fear": 0.3}, "sleep", 10).to_dict()
     result = retrieve(plan, index, retrieval_settings()[0], goal=planner.goals["sleep"])
     assert result["backend"] == "descriptors" and [s["stage"] for s in result["stages"]] == ["match", "guide", "target"]

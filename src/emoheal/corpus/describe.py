@@ -18,7 +18,7 @@ from scipy.ndimage import maximum_filter1d, uniform_filter1d
 from emoheal.corpus.audio import AudioError, integrated_loudness, resample
 from emoheal.corpus.key import estimate_key
 
-VERSION = "describe-1"  # bump when a descriptor's definition changes: caches and models key on it
+VERSION = "describe-2"  # bump when a descriptor's definition changes: caches and models key on it
 _PITCHES = np.arange(21, 109)  # A0..C8
 
 
@@ -32,6 +32,11 @@ class DescribeSettings:
     min_duration_s: float = 1.0
     silence_db: float = -60.0  # frames quieter than this (dBFS RMS) are silence
     onset_delta: float = 0.06  # peak-picking threshold above the local mean (normalised flux)
+    # The flux is normalised by its clip maximum, but never by less than this (log-mel units; a
+    # piano note's onset is 20-60): a synth pad's or a string section's slow swells and LFO would
+    # otherwise be scaled up into "onsets" — 5 a second measured on a pad piece with 0.7 notes a
+    # second. Piano clips (maxima 23-57 on EMOPIA) are unaffected.
+    onset_floor: float = 30.0
 
 
 class _Analysis:
@@ -52,7 +57,7 @@ class _Analysis:
         fb = AF.melscale_fbanks(power.shape[0], 30.0, s.sample_rate / 2, s.n_mels, s.sample_rate).numpy()
         mel = np.log1p(1000 * (fb.T @ power) / max(power.max(), 1e-12))
         flux = np.maximum(np.diff(mel, axis=1, prepend=mel[:, :1]), 0).sum(axis=0)
-        self.flux = flux / (flux.max() + 1e-12)
+        self.flux = flux / max(float(flux.max()), s.onset_floor, 1e-12)
         # linear magnitude: measured against the scores, it tracks register and key far better
         # than log or square-root compression (which lift the upper partials)
         self.semitone = _semitone_matrix(self.freqs) @ self.mag  # (88, frames)

@@ -160,8 +160,10 @@ class ClipEmotionModel:
 
 
 def train_clip_emotion(features: pd.DataFrame, labels: pd.DataFrame, settings: ClipEmotionSettings, seed: int,
-                       logger=None) -> ClipEmotionModel:
-    """`features` indexed by id; `labels` with id, quadrant, split (train / val / test)."""
+                       logger=None, judge=None) -> ClipEmotionModel:
+    """`features` indexed by id; `labels` with id, quadrant, split (train / val / test): the rows
+    it trains and selects on. `judge(model) -> dict`, when given, measures the model chosen on val
+    before any refit sees val (kept as meta["judged_at_selection"]), e.g. on val in every timbre."""
     L.seed_everything(seed, workers=True, verbose=False)
     labelled = labels.dropna(subset=["quadrant"]).set_index("id")
     train_ids = labelled.index[labelled["split"] == "train"].intersection(features.index)
@@ -189,6 +191,8 @@ def train_clip_emotion(features: pd.DataFrame, labels: pd.DataFrame, settings: C
     if val_ids is not train_ids:  # what the chosen model scores on val, before val is seen in a refit
         chosen = ClipEmotionModel(module.model, mean, scale, settings, {})
         meta["val_at_selection"] = evaluate(chosen.predict(features.loc[val_ids]), labels, "val")
+        if judge is not None:
+            meta["judged_at_selection"] = judge(chosen)
     if settings.refit_on_val and val_ids is not train_ids:
         # the same recipe for the chosen number of epochs on all the labelled data but test
         ids = train_ids.append(val_ids)

@@ -138,6 +138,7 @@ def ingest_folder(folder: str | Path, out_dir: str | Path, settings: IngestSetti
             "content_sha256": sha256_file(audio_path), "source": "user", "licence": USER_LICENCE,
             "song_id": None, "quadrant": None, "split": "user", "midi_path": None,
             "loudness_before_lufs": round(before, 3), "gain_db": round(gain_db, 3),
+            "timbre": None, "source_id": ident, "composition": None,  # what it sounds like is not known
         })
         report.append({"path": str(path), "status": "ingested", "id": ident, "media_type": media_type,
                        "duration_s": round(duration, 2), "poster": poster is not None})

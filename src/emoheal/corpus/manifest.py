@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 SCHEMA = pa.schema([
-    ("id", pa.string()),             # unique, URL-safe: the EMOPIA clip id, or "user_<name>"
+    ("id", pa.string()),             # unique, URL-safe: EMOPIA clip id (+ ".<timbre>"), "composed_..." or "user_..."
     ("title", pa.string()),
     ("media_type", pa.string()),     # audio | video
     ("audio_path", pa.string()),     # the FLAC every stage reads (for a video: its audio track)
@@ -22,14 +22,17 @@ SCHEMA = pa.schema([
     ("duration_s", pa.float64()),
     ("sample_rate", pa.int32()),
     ("content_sha256", pa.string()),
-    ("source", pa.string()),         # emopia | user
+    ("source", pa.string()),         # emopia | composed | user
     ("licence", pa.string()),
     ("song_id", pa.string()),        # EMOPIA's song (null for user media)
-    ("quadrant", pa.int8()),         # EMOPIA's Russell quadrant 1-4 (null when unlabelled)
+    ("quadrant", pa.int8()),         # EMOPIA's Russell quadrant 1-4 of the piano performance (null when unlabelled)
     ("split", pa.string()),          # train | val | test | unassigned | user
     ("midi_path", pa.string()),      # the score a rendered clip came from (ground truth), else null
     ("loudness_before_lufs", pa.float64()),
     ("gain_db", pa.float64()),
+    ("timbre", pa.string()),         # the timbre tags it sounds in ("+"-joined; corpus/timbres.py), null: unknown
+    ("source_id", pa.string()),      # the piece it is a rendering of (renders of one MIDI share it)
+    ("composition", pa.string()),    # a composed piece's parameters (JSON), else null
 ])
 COLUMNS = SCHEMA.names
 

@@ -22,6 +22,22 @@ def _rho(a: pd.Series, b: pd.Series) -> float:
 
 
 def compare(descriptors: pd.DataFrame, scores: pd.DataFrame, manifest: pd.DataFrame) -> dict:
+    """On the piano renders (as written: EMOPIA's own instrument, so the figures compare across
+    corpora), and per timbre the measures a timbre can change (onsets, pitch, mode)."""
+    timbre = manifest["timbre"] if "timbre" in manifest else pd.Series("piano", index=manifest.index)
+    piano = manifest[timbre.fillna("piano") == "piano"]
+    result = _compare(descriptors, scores, piano)
+    joined = descriptors.merge(scores, on="id").merge(manifest[["id"]].assign(timbre=timbre), on="id")
+    result["by_timbre"] = {
+        str(t): {"items": int(len(g)),
+                 "onset_density_vs_score_onsets": _rho(g["onset_density_per_s"], g["score_onsets_per_s"]),
+                 "pitch_centroid_vs_score": _rho(g["pitch_centroid_midi"], g["score_pitch_centroid_midi"]),
+                 "mode_agreement": round(float(((g["mode_major"] > 0.5) == (g["score_mode"] == "major")).mean()), 4)}
+        for t, g in joined.groupby(joined["timbre"].fillna("unknown"), sort=True)}
+    return result
+
+
+def _compare(descriptors: pd.DataFrame, scores: pd.DataFrame, manifest: pd.DataFrame) -> dict:
     d = descriptors.merge(scores, on="id").merge(manifest[["id", "loudness_before_lufs"]], on="id")
     audio_major = d["mode_major"] > 0.5
     score_major = d["score_mode"] == "major"

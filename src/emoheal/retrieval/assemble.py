@@ -40,9 +40,13 @@ def _tempo_jump(a: np.ndarray, b: float) -> np.ndarray:
     return np.minimum.reduce(ratios)
 
 
-def _constraints(items: pd.DataFrame, stage: dict, goal: dict | None, s: SessionSettings) -> tuple[np.ndarray, list]:
-    ok = np.ones(len(items), dtype=bool)
-    rules: list[str] = []
+def _constraints(items: pd.DataFrame, stage: dict, goal: dict | None, s: SessionSettings,
+                 avoided: np.ndarray) -> tuple[np.ndarray, list]:
+    """Per item: within the stage's hard limits — no avoided timbre, and for the target stage of a
+    calming goal its loudness ceiling, density and arousal caps — and those limits as text."""
+    ok = ~avoided
+    rules = ["no item in an avoided timbre (" + ", ".join(stage["targets"]["avoid_timbres"]) + ")"] \
+        if avoided.any() else []
     if goal is None or stage["name"] != "target" or goal.get("arousal_direction") != "down":
         return ok, rules
     ceiling = goal["loudness_ceiling_lufs"]
@@ -50,8 +54,8 @@ def _constraints(items: pd.DataFrame, stage: dict, goal: dict | None, s: Session
     density_max = stage["targets"]["density_range_onsets_per_s"][1] * s.target_density_factor
     ok &= items["density_onsets_per_s"].to_numpy() <= density_max
     ok &= items["arousal"].to_numpy() <= s.target_max_arousal
-    rules = [f"loudness <= {ceiling:g} LUFS", f"density <= {density_max:.2f} onsets/s",
-             f"estimated arousal <= {s.target_max_arousal:g}"]
+    rules += [f"loudness <= {ceiling:g} LUFS", f"density <= {density_max:.2f} onsets/s",
+              f"estimated arousal <= {s.target_max_arousal:g}"]
     return ok, rules
 
 
@@ -71,18 +75,32 @@ def _mmr(order: np.ndarray, scores: np.ndarray, vectors: np.ndarray, k: int, lam
     return chosen
 
 
+def _text(value) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 def _item(items: pd.DataFrame, i: int, stage_seconds: float) -> dict:
     row = items.iloc[i]
     duration = float(row["duration_s"])
     play = min(duration, stage_seconds)
     start = round((duration - play) / 2, 2) if duration > play else 0.0  # the middle of a long item
     return {"id": row["id"], "title": row["title"], "media_type": row["media_type"], "media_path": row["media_path"],
-            "poster_path": row["poster_path"], "start_s": start, "duration_s": round(play, 2),
+            "poster_path": row["poster_path"], "timbre": _text(row.get("timbre")), "sound": _text(row.get("sound")),
+            "start_s": start, "duration_s": round(play, 2),
             "item_duration_s": duration, "measured": {
                 "tempo_bpm": row["tempo_bpm"], "mode_major": row["mode_major"], "key": row["key"],
                 "loudness_lufs": row["loudness_lufs"], "density_onsets_per_s": row["density_onsets_per_s"],
                 "register_midi": row["register_midi"], "brightness_hz": row["brightness_hz"],
                 "valence": row["valence"], "arousal": row["arousal"]}}
+
+
+def _breakdown(parts: dict[str, np.ndarray], i: int) -> dict:
+    """Item i's score and each part of it (scoring.score_stage)."""
+    return {"total": float(parts["total"][i]), "descriptors": float(parts["descriptors"][i]),
+            "valence_arousal": float(parts["valence_arousal"][i]),
+            "text_cosine": None if np.isnan(parts["text"][i]) else float(parts["text"][i]),
+            "personal": float(parts["personal"][i]), "timbre": float(parts["timbre"][i]),
+            "per_parameter": {k.removeprefix("fit_"): float(v[i]) for k, v in parts.items() if k.startswith("fit_")}}
 
 
 # The ends anchor the iso path: the goal's item first (so it is the best calm item whatever
@@ -105,6 +123,10 @@ def assemble_session(plan: dict, items: pd.DataFrame, unit_vectors: np.ndarray, 
     order_of = {name: i for i, name in enumerate(st["name"] for st in plan["stages"])}
     used: set[str] = set(exclude)
     ids = items["id"].to_numpy()
+    # a piece rendered in several timbres is one piece: once one of its renders is chosen or was
+    # heard recently, none of them plays again
+    pieces = items["source_id"].to_numpy() if "source_id" in items else ids
+    used_pieces = set(pieces[np.isin(ids, list(used))])
     arousal = items["arousal"].to_numpy()
     tempo = items["tempo_bpm"].to_numpy()
     fifths = items.attrs.get("_fifths")
@@ -116,8 +138,8 @@ def assemble_session(plan: dict, items: pd.DataFrame, unit_vectors: np.ndarray, 
     for name in [n for n in SELECTION_ORDER if n in by_name] + [n for n in by_name if n not in SELECTION_ORDER]:
         stage = by_name[name]
         parts = score_stage(items, stage, s.scoring, None if text_cosines is None else text_cosines[name], personal)
-        allowed, rules = _constraints(items, stage, goal, s)
-        allowed &= ~np.isin(ids, list(used))
+        allowed, rules = _constraints(items, stage, goal, s, parts["avoided_timbre"])
+        allowed &= ~np.isin(ids, list(used)) & ~np.isin(pieces, list(used_pieces))
         notes: list[str] = []
         if down and allowed.any():
             # the iso path as heard: estimated arousal never rises from an earlier stage to a later one
@@ -153,20 +175,13 @@ def assemble_session(plan: dict, items: pd.DataFrame, unit_vectors: np.ndarray, 
         picks = _mmr(order, parts["total"], unit_vectors, s.alternatives + 1, s.mmr_lambda)
         best = picks[0]
         used.add(ids[best])
+        used_pieces.add(pieces[best])
         chosen[name] = best
-
-        def breakdown(i: int, parts=parts) -> dict:
-            return {"total": float(parts["total"][i]), "descriptors": float(parts["descriptors"][i]),
-                    "valence_arousal": float(parts["valence_arousal"][i]),
-                    "text_cosine": None if np.isnan(parts["text"][i]) else float(parts["text"][i]),
-                    "personal": float(parts["personal"][i]),
-                    "per_parameter": {k.removeprefix("fit_"): float(v[i]) for k, v in parts.items()
-                                      if k.startswith("fit_")}}
         seconds = 60 * stage["minutes"]
         results[name] = {
-            "stage": name, "status": "ok", "item": _item(items, best, seconds), "score": breakdown(best),
+            "stage": name, "status": "ok", "item": _item(items, best, seconds), "score": _breakdown(parts, best),
             "constraints": rules + notes, "continuity": continuity,
-            "alternatives": [{**_item(items, i, seconds), "score": breakdown(i)} for i in picks[1:]],
+            "alternatives": [{**_item(items, i, seconds), "score": _breakdown(parts, i)} for i in picks[1:]],
         }
     stages = [results[st["name"]] for st in plan["stages"]]
     status = "ok" if all(st["status"] == "ok" for st in stages) else "partial"

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from emoheal.retrieval.items import item_table, register_calibration
+from emoheal.retrieval.items import item_table, licence_clean, register_calibration
 from emoheal.settings.retrieval import IndexSettings
 from emoheal.utils.io import write_json
 
@@ -94,21 +94,29 @@ def write_items(items: pd.DataFrame, out_dir: str | Path, settings: IndexSetting
 
 def build_index(manifest: pd.DataFrame, descriptors: pd.DataFrame, estimates: pd.DataFrame, scores: pd.DataFrame,
                 embeddings_dir: str | Path, out_dir: str | Path, settings: IndexSettings,
-                cuts: pd.DataFrame | None = None) -> dict:
+                cuts: pd.DataFrame | None = None, licence: str = "any") -> dict:
     """`settings`: conf/retrieval `index`. `cuts`: per item id, `cut_points_s` (corpus.cuts) — where
-    a session may trim the item; items without any are trimmed with a fade."""
+    a session may trim the item; items without any are trimmed with a fade. `licence`:
+    "commercial" keeps only licence-clean items (items.CLEAN_SOURCES)."""
     import faiss
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    calibration = register_calibration(descriptors, scores) if len(scores) else \
+    calibration = register_calibration(descriptors, scores, manifest) if len(scores) else \
         {"slope": 1.0, "intercept": 0.0, "fitted_on": 0, "note": "no scores: no calibration"}
     items = item_table(manifest, descriptors, estimates, calibration)
+    described = len(items)
+    if licence == "commercial":
+        items = items[licence_clean(items)].reset_index(drop=True)
+    elif licence != "any":
+        raise ValueError(f"licence must be any or commercial, not {licence!r}")
     if cuts is not None:
         found = dict(zip(cuts["id"], cuts["cut_points_s"]))
         items["cut_points_s"] = [list(found[i]) if i in found and found[i] is not None else [] for i in items["id"]]
     meta = write_items(items, out_dir, settings)
-    meta.update({"left_out": int(len(manifest) - len(items)), "register_calibration": calibration})
+    meta.update({"left_out": int(len(manifest) - described), "register_calibration": calibration,
+                 "licence": licence, "left_out_by_licence": int(described - len(items)),
+                 "by_source": items.groupby("source").size().to_dict() if len(items) else {}})
     report_path = Path(embeddings_dir) / "report.json"
     report = json.loads(report_path.read_text()) if report_path.is_file() else {"backend": "none"}
     for stale in ("clamp3.faiss", "clamp3_ids.json"):

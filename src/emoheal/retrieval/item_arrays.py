@@ -36,12 +36,18 @@ class ItemArrays:
     cuts: tuple  # per item, sorted cut points in seconds (empty when the index has none)
     log_tempo: np.ndarray  # log2, where ratios are what is heard
     log_density: np.ndarray
-    source: np.ndarray  # emopia | user (what the music is: see SOUNDS)
+    source: np.ndarray  # emopia | composed | user
+    sound: np.ndarray  # what it sounds like, in words (items.sound_of)
+    timbre: np.ndarray  # the item's timbre tags as the index stores them ("+"-joined; None: unknown)
+    source_id: np.ndarray  # the piece it renders: renders of one piece share it
 
     @classmethod
     def from_items(cls, items: pd.DataFrame) -> ItemArrays:
         def col(name, dtype=np.float64):
             return items[name].to_numpy(dtype=dtype)
+
+        def optional(name):  # columns an index made before they existed lacks
+            return col(name, object) if name in items else np.full(len(items), None, dtype=object)
 
         cuts = tuple(np.asarray(c, dtype=np.float64) if c is not None else np.zeros(0)
                      for c in items["cut_points_s"]) if "cut_points_s" in items else \
@@ -55,7 +61,8 @@ class ItemArrays:
                    fifths=fifths_positions(items["key"]) if len(items) else np.zeros(0, np.int64), cuts=cuts,
                    log_tempo=np.log2(np.maximum(col("tempo_bpm"), EPS)),
                    log_density=np.log2(np.maximum(col("density_onsets_per_s"), EPS)),
-                   source=col("source", object) if "source" in items else np.full(len(items), None, dtype=object))
+                   source=optional("source"), sound=optional("sound"), timbre=optional("timbre"),
+                   source_id=col("source_id", object) if "source_id" in items else col("id", object))
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -77,6 +84,27 @@ class ItemArrays:
         if cached is None:
             cached = {item: i for i, item in enumerate(self.ids)}
             object.__setattr__(self, "_row_of", cached)
+        return cached
+
+    def siblings(self, row: int) -> np.ndarray:
+        """Rows of the same piece as `row` (itself included): its renders in other timbres."""
+        groups = self.__dict__.get("_groups")
+        if groups is None:
+            by_piece: dict = {}
+            for i, piece in enumerate(self.source_id):
+                by_piece.setdefault(piece, []).append(i)
+            groups = {piece: np.array(rows, dtype=np.int64) for piece, rows in by_piece.items()}
+            object.__setattr__(self, "_groups", groups)
+        return groups[self.source_id[row]]
+
+    def timbre_table(self) -> tuple[np.ndarray, list]:
+        """(per item, the index of its timbre value; the distinct values): scoring works per value."""
+        cached = self.__dict__.get("_timbre_table")
+        if cached is None:
+            values = list(dict.fromkeys(self.timbre.tolist()))
+            code = {v: i for i, v in enumerate(values)}
+            cached = (np.array([code[v] for v in self.timbre.tolist()], dtype=np.int64), values)
+            object.__setattr__(self, "_timbre_table", cached)
         return cached
 
     def take(self, rows: np.ndarray) -> ItemArrays:

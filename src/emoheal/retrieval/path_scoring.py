@@ -12,7 +12,7 @@ import numpy as np
 
 from emoheal.kg.planner import RANGE_KEYS
 from emoheal.retrieval.item_arrays import EPS, ItemArrays
-from emoheal.retrieval.scoring import ScoringSettings, range_fit, text_rank, valence_arousal_fit
+from emoheal.retrieval.scoring import ScoringSettings, range_fit, text_rank, timbre_values, valence_arousal_fit
 
 # what the path says per minute, and the ranges that follow it
 PATH_PARAMS = ("tempo_bpm", "loudness_lufs", "density_onsets_per_s")
@@ -99,10 +99,22 @@ class StageScorer:
         else:
             self.norm = sum(w.values())
             self.text_part = w["text"] * text_rank(text_cosine)
+        # the timbre's fit to the stage's timbres (weighted); an avoided timbre is refused by the caller
+        codes, values = arr.timbre_table()
+        fit, avoided, matched = timbre_values(values, list(t.get("timbres", [])), list(t.get("avoid_timbres", [])), s)
+        self.timbre_part = s.timbre.weight * fit[codes]
+        self.avoided = avoided[codes]
+        self.matched_timbre = [matched[c] for c in range(len(values))], codes
+        self.norm += s.timbre.weight
         self.text_part = self.text_part / (self.norm + path_weight)  # as in the total
         self.personal = s.personal_weight * personal if personal is not None else np.zeros(len(arr))
         self.centre = {p: float(t[p]) for p in PATH_PARAMS}
         self.ranges = {p: tuple(float(x) for x in t[RANGE_KEYS[p]]) for p in PATH_PARAMS}
+
+    def timbre_matched(self, row: int) -> str | None:
+        """The stage timbre the item at `row` sounds in (its best ranked), None for none."""
+        names, codes = self.matched_timbre
+        return names[codes[row]]
 
     def shifted_range(self, param: str, value: float) -> tuple[float, float]:
         lo, hi = self.ranges[param]
@@ -118,8 +130,8 @@ class StageScorer:
         return ScoreView(rows=np.arange(len(arr)) if rows is None else rows, tempo=take(arr.tempo),
                      log_tempo=take(arr.log_tempo), log_density=take(arr.log_density), loudness=take(arr.loudness),
                      valence=take(arr.valence), arousal=take(arr.arousal), fifths=take(arr.fifths),
-                     duration=take(arr.duration),
-                     base=take(self.static_fit), extra=take(self.text_part + self.personal))
+                     duration=take(arr.duration), base=take(self.static_fit), timbre=take(self.timbre_part),
+                     extra=take(self.text_part + self.personal))
 
     def grid(self, v: ScoreView, path: PlanPath, seconds: np.ndarray, light: bool = False) -> np.ndarray:
         """Scores of the view's items at each of `seconds` (rows): one vectorised pass per stage,
@@ -136,7 +148,7 @@ class StageScorer:
             off = v.log_tempo - np.log2(np.maximum(wp["tempo_bpm"], EPS))
             near = np.exp(-0.5 * (np.abs(off - np.clip(np.round(off), -1, 1)) / self.path_scale) ** 2)
             return self.s.weights["descriptors"] * v.base / self.pw_sum + self.s.weights["valence_arousal"] * va \
-                + self.path_weight * np.where(np.isfinite(near), near, 0.0)
+                + self.path_weight * np.where(np.isfinite(near), near, 0.0) + v.timbre
         lo, hi = self.shifted_range("tempo_bpm", wp["tempo_bpm"])
         lo, hi = np.log2(np.maximum(lo, EPS)), np.log2(np.maximum(hi, EPS))
         d = np.minimum(outside(v.log_tempo, lo, hi),
@@ -155,8 +167,8 @@ class StageScorer:
         near = np.exp(-0.5 * (octaves / self.path_scale) ** 2)
         near = np.where(np.isfinite(near), near, 0.0)
         w = s.weights
-        return (w["descriptors"] * desc / self.pw_sum + w["valence_arousal"] * va + self.path_weight * near) \
-            / (self.norm + self.path_weight) + v.extra
+        return (w["descriptors"] * desc / self.pw_sum + w["valence_arousal"] * va + self.path_weight * near
+                + v.timbre) / (self.norm + self.path_weight) + v.extra
 
 
 @dataclass(frozen=True)
@@ -171,6 +183,7 @@ class ScoreView:
     fifths: np.ndarray
     duration: np.ndarray
     base: np.ndarray  # the static part of the descriptor fit (weighted)
+    timbre: np.ndarray  # the timbre's fit to the stage's timbres (weighted, like `base` before normalising)
     extra: np.ndarray  # text rank and personal bonus, already weighted
     limits: np.ndarray | None = None  # the stage's hard limits, the person's exclusions, the final stage's
     excluded: np.ndarray | None = None  # limits and the look-ahead's rank of each row (set by `with_masks`)

@@ -1,13 +1,16 @@
 """How well each item fits one stage: a weighted sum of (CLaMP 3 backend only) the cosine
 between the stage's prompt and the item, the fit of the item's measured descriptors to the
-stage's musical targets, and the closeness of its estimated valence/arousal to the stage's.
-Vectorised over the whole candidate set; every part is kept for the explanation."""
+stage's musical targets, the closeness of its estimated valence/arousal to the stage's, and
+its timbre's fit to the stage's timbres (an item in one of the stage's `avoid_timbres` is
+refused by the callers, not merely scored down). Vectorised over the whole candidate set;
+every part is kept for the explanation."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
+from emoheal.corpus.timbres import split_timbres
 from emoheal.kg.planner import RANGE_KEYS  # the plan's names for each target range
 from emoheal.retrieval.items import MEASURES
 from emoheal.settings.retrieval import ScoringSettings  # conf/retrieval session.scoring
@@ -63,6 +66,35 @@ def valence_arousal_fit(item_v: np.ndarray, item_a: np.ndarray, stage_v: float, 
     return fit_v * fit_a
 
 
+def timbre_values(values: list, stage_timbres: list[str], avoid: list[str], s: ScoringSettings
+                  ) -> tuple[np.ndarray, np.ndarray, list[str | None]]:
+    """Per distinct timbre value (an item's "+"-joined tags): the fit to the stage's `timbres`
+    (its first 1, then `rank_decay` less per rank, 0 for none of them, `unknown_fit` when the
+    item's timbre is not known), whether it sounds in an avoided timbre, and the stage timbre it
+    matched (for the explanation)."""
+    fit, avoided, matched = np.zeros(len(values)), np.zeros(len(values), dtype=bool), []
+    rank = {tag: i for i, tag in enumerate(stage_timbres)}
+    for i, value in enumerate(values):
+        tags = split_timbres(value)
+        if not tags:
+            fit[i] = s.timbre.unknown_fit
+            matched.append(None)
+            continue
+        best = min((rank[t] for t in tags if t in rank), default=None)
+        fit[i] = 0.0 if best is None else max(1.0 - s.timbre.rank_decay * best, 0.0)
+        avoided[i] = bool(tags & set(avoid))
+        matched.append(None if best is None else stage_timbres[best])
+    return fit, avoided, matched
+
+
+def timbre_fit(timbres, stage: dict, s: ScoringSettings) -> tuple[np.ndarray, np.ndarray]:
+    """(fit, avoided) per item for a column of timbre values."""
+    codes, values = pd.factorize(pd.Series(timbres, dtype=object), use_na_sentinel=False)
+    fit, avoided, _ = timbre_values(list(values), list(stage["targets"].get("timbres", [])),
+                                    list(stage["targets"].get("avoid_timbres", [])), s)
+    return fit[codes], avoided[codes]
+
+
 def text_rank(text_cosine: np.ndarray) -> np.ndarray:
     """Cosines between prompts and music are small (0.1-0.25): rank-normalised to 0..1."""
     order = np.argsort(np.argsort(text_cosine))
@@ -79,15 +111,18 @@ def score_stage(items: pd.DataFrame, stage: dict, s: ScoringSettings, text_cosin
     va = valence_arousal_fit(items["valence"].to_numpy(), items["arousal"].to_numpy(), stage["valence"],
                              stage["arousal"], s.va_sharpness)
     w = s.weights
+    timbre, avoided = timbre_fit(items["timbre"] if "timbre" in items else np.full(len(items), None), stage, s)
+    tw = s.timbre.weight
     if text_cosine is None:
-        total = (w["descriptors"] * descriptors + w["valence_arousal"] * va) / (w["descriptors"] + w["valence_arousal"])
+        total = (w["descriptors"] * descriptors + w["valence_arousal"] * va + tw * timbre) \
+            / (w["descriptors"] + w["valence_arousal"] + tw)
         text = np.full(len(items), np.nan)
     else:
         total = (w["text"] * text_rank(text_cosine) + w["descriptors"] * descriptors
-                 + w["valence_arousal"] * va) / sum(w.values())
+                 + w["valence_arousal"] * va + tw * timbre) / (sum(w.values()) + tw)
         text = text_cosine
     if personal is not None:
         total = total + s.personal_weight * personal
     return {"total": total, "descriptors": descriptors, "valence_arousal": va, "text": text,
             "personal": personal if personal is not None else np.zeros(len(items)),
-            **{f"fit_{p}": f for p, f in fits.items()}}
+            "timbre": timbre, "avoided_timbre": avoided, **{f"fit_{p}": f for p, f in fits.items()}}

@@ -6,8 +6,10 @@ Rules (SequenceSettings, from `conf/retrieval/` → `sequence`):
 - the filled time lands within `fill_tolerance` of the requested minutes: the last track of a
   stage may be trimmed, at a cut point of the item (a quiet frame or a beat, from the index)
   when one lies near, else with a fade-out over the cross-fade — never cut at full level;
-- no item twice in a session; items in `exclude` (heard recently) left out unless nothing
-  else continues the sequence (said so on the stage);
+- no item twice in a session, nor one piece in two timbres; items in `exclude` (heard recently,
+  in any timbre) left out unless nothing else continues the sequence (said so on the stage);
+- no item in a timbre the stage avoids (never relaxed); the stage's timbres are rewarded in
+  the score and each track says which one it matched;
 - consecutive tracks continuous: tempo step (octave-folded), circle-of-fifths key distance and
   loudness step bounded — relaxed in that order of importance (loudness, key, tempo) and said
   so when nothing else fits; estimated arousal never rises toward a calmer goal (never falls
@@ -43,6 +45,7 @@ import pandas as pd
 
 from emoheal.retrieval.item_arrays import EPS, ItemArrays
 from emoheal.retrieval.path_scoring import PlanPath, ScoreView, StageScorer
+from emoheal.retrieval.scoring import timbre_values
 from emoheal.retrieval.sequence_continuity import continuous_candidates
 from emoheal.retrieval.sequence_placement import (
     Slot,
@@ -100,6 +103,19 @@ def _target_limits(arr: ItemArrays, stage: dict, goal: dict | None, s: SequenceS
     return ok, rules
 
 
+def _stage_limits(arr: ItemArrays, stage: dict, goal: dict | None, s: SequenceSettings) -> tuple[np.ndarray, list]:
+    """The target stage's limits (above) and, for every stage, no item in a timbre it avoids."""
+    ok, rules = _target_limits(arr, stage, goal, s)
+    avoid = list(stage["targets"].get("avoid_timbres", []))
+    if avoid and len(arr):
+        codes, values = arr.timbre_table()
+        avoided = timbre_values(values, [], avoid, s.scoring)[1][codes]
+        if avoided.any():
+            ok = ok & ~avoided
+            rules = rules + [f"no item in an avoided timbre ({', '.join(avoid)})"]
+    return ok, rules
+
+
 @dataclass
 class _Session:
     """What every stage of one session shares: the catalogue, the plan's path, the goal's direction
@@ -126,8 +142,10 @@ class _Session:
         requested = 60.0 * float(plan["minutes"])
         excluded = np.zeros(n, dtype=bool)
         row_of = arr.row_of
-        excluded[[row_of[i] for i in exclude if i in row_of]] = True
-        final_limits = _target_limits(arr, plan["stages"][-1], goal, s)[0] if plan["stages"] and n else None
+        for i in exclude:  # heard recently: the piece, in whichever timbre
+            if i in row_of:
+                excluded[arr.siblings(row_of[i])] = True
+        final_limits = _stage_limits(arr, plan["stages"][-1], goal, s)[0] if plan["stages"] and n else None
         direction = (goal or {}).get("arousal_direction")
         # look-ahead supply: unused music ranked by arousal toward the goal (descending for uplift)
         supply = Supply(arr, -1.0 if direction == "up" else 1.0)
@@ -159,7 +177,7 @@ def _sequence_stage(run: _Session, stage: dict, final: bool, cosines: np.ndarray
     s, arr, state = run.s, run.arr, run.state
     stage_end = run.requested if final else 60.0 * float(stage["end_minute"])
     scorer = StageScorer(stage, arr, s.scoring, s.path_tempo_weight, s.path_tempo_scale_octaves, cosines, personal)
-    limits, rules = _target_limits(arr, stage, run.goal, s)
+    limits, rules = _stage_limits(arr, stage, run.goal, s)
     candidates = StageCandidates(arr, scorer, run.path, lambda view: run.masked(view, limits),
                                  (60.0 * float(stage["start_minute"]), stage_end), state.cursor, run.typical,
                                  s.pool_per_waypoint)
@@ -184,6 +202,8 @@ def _sequence_stage(run: _Session, stage: dict, final: bool, cosines: np.ndarray
         notes.extend(n_ for n_ in relaxed if n_ not in notes)
         track = place_track(arr, row, score, state, slot, s, run.path, run.crossfades)
         track["relaxed"] = relaxed
+        track["timbre"] = arr.timbre[row] if isinstance(arr.timbre[row], str) else None
+        track["timbre_match"] = scorer.timbre_matched(row)
         fade_into(state.prev_track, track, s)
         tracks.append(track)
         state.take(arr, row, track, run.supply, run.final_limits)

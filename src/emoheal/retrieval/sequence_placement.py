@@ -17,8 +17,7 @@ from emoheal.retrieval.path_scoring import PlanPath, felt_tempo
 from emoheal.retrieval.sequence_supply import SessionState
 from emoheal.settings.retrieval import SequenceSettings
 
-# what an item of each source sounds like, for the person: every EMOPIA clip is a solo piano
-# performance; ingested media is the person's own (its instruments are not measured)
+# what an item sounds like when the index does not say (made before items carried `sound`)
 SOUNDS = {"emopia": "solo piano", "user": "your own media"}
 
 
@@ -140,7 +139,9 @@ def _item_of(t: dict, arr: ItemArrays) -> dict:
     """A track in the one-item form old clients read."""
     row = arr.row_of[t["item_id"]]
     return {"id": t["item_id"], "title": t["title"], "media_type": t["media_type"], "media_path": t["media_path"],
-            "poster_path": t["poster_path"], "start_s": t["start_s"], "duration_s": t["duration_s"],
+            "poster_path": t["poster_path"], "timbre": t.get("timbre"),
+            "sound": str(arr.sound[row]) if isinstance(arr.sound[row], str) else None,
+            "start_s": t["start_s"], "duration_s": t["duration_s"],
             "item_duration_s": t["item_duration_s"], "measured": {
                 "tempo_bpm": rounded(arr.tempo[row]), "mode_major": rounded(arr.mode[row]),
                 "key": str(arr.key[row]),
@@ -153,8 +154,13 @@ def _sequence_summary(tracks: list, arr: ItemArrays) -> dict:
     filled = sum(t["duration_s"] for t in tracks) - sum(t["fade_in_s"] for t in tracks[1:])
     felt = [t["felt_tempo_bpm"] for t in tracks if t["felt_tempo_bpm"] is not None]
     third = max((len(felt) + 2) // 3, 1)
-    sounds = sorted({SOUNDS.get(str(arr.source[arr.row_of[t["item_id"]]]), "other recordings") for t in tracks})
+    rows = [arr.row_of[t["item_id"]] for t in tracks]
+    sounds = sorted({str(arr.sound[r]) if isinstance(arr.sound[r], str) else
+                     SOUNDS.get(str(arr.source[r]), "other recordings") for r in rows})
+    matched = [t.get("timbre_match") for t in tracks]
     return {"tracks": len(tracks), "minutes": round(filled / 60, 2), "sounds": sounds,
+            # how many tracks sound in one of the stage's timbres, and which
+            "timbres_matched": {tag: matched.count(tag) for tag in sorted({m for m in matched if m})},
             # where the felt tempo starts and ends: medians of the first and last thirds (one piece's
             # tempo estimate is noisy; a sequence's drift is not)
             # (statistics.median: the same value as numpy's on a few floats, at a tenth of the cost)

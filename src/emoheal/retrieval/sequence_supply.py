@@ -60,10 +60,13 @@ class SessionState:
 
     def take(self, arr: ItemArrays, row: int, track: dict, supply: Supply, final_limits: np.ndarray | None) -> None:
         """Record the placed `track` (item `row`) as the session's latest."""
-        self.used[row] = True
-        supply.use(self.supply, row, float(arr.duration[row]))
-        if final_limits is not None and final_limits[row]:
-            supply.use(self.reserve, row, float(arr.duration[row]))
+        for r in arr.siblings(row):  # the piece in every timbre: none of them plays again
+            if self.used[r]:
+                continue
+            self.used[r] = True
+            supply.use(self.supply, r, float(arr.duration[r]))
+            if final_limits is not None and final_limits[r]:
+                supply.use(self.reserve, r, float(arr.duration[r]))
         self.prev, self.prev_play, self.prev_track = row, track["duration_s"], track
         self.cursor = track["at_s"] + track["duration_s"]
 

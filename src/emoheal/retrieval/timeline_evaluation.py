@@ -19,9 +19,12 @@ Per system (keys as in `metrics/sessions.json`):
 - `path_fit`: mean absolute difference (BPM) between each track's measured tempo and the
   path's tempo at the track's middle minute, the measured tempo taken at the metrical level
   (×½, ×1, ×2) nearest the path (a beat tracker may report double or half time);
-- `match_agreement`: the first track's quadrant (EMOPIA's label where the item has one, else
-  the sign of its estimates) is the quadrant of the person's state (the plan's match stage);
+- `match_agreement`: the first track's quadrant (EMOPIA's label where the item is the annotated
+  piano render, else the sign of its estimates) is the quadrant of the person's state (the plan's match stage);
 - `target_calm_share`: share of target-stage tracks estimated calm (Q4: valence ≥ 0, arousal < 0);
+- `target_timbre_share`: share of target-stage tracks that sound in one of the stage's timbres;
+  `avoided_timbre_tracks`: tracks, over all sessions, in a timbre their stage avoids (goal: 0);
+  `piece_repeat_share`: sessions with one piece twice, in any timbre;
 - `trims_at_cut_point`: of the tracks trimmed to end a stage, the share ended at a quiet frame
   between notes rather than with a plain fade (the baselines cut anywhere: null).
 """
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from emoheal.corpus.timbres import split_timbres
 from emoheal.retrieval.assemble import SessionSettings, assemble_session
 from emoheal.retrieval.evaluation import quadrant
 from emoheal.retrieval.index import RetrievalIndex
@@ -118,10 +122,13 @@ def _session_measures(plan, tracks: list[dict], index: RetrievalIndex, direction
     first = rows[0] if rows else None
     first_q = None
     if first is not None:
-        label = labels[first]
+        label = labels[first] if arr.timbre[first] in (None, "piano") else None  # annotated on piano only
         first_q = int(label) if label is not None and label == label else quadrant(arr.valence[first],
                                                                                      arr.arousal[first])
     target = [t["row"] for t in tracks if t["stage"] == plan["stages"][-1]["name"]]
+    targets = {st["name"]: st["targets"] for st in plan["stages"]}
+    tags = [split_timbres(arr.timbre[t["row"]]) for t in tracks]
+    pieces = [arr.source_id[r] for r in rows]
     return {
         "filled": min(filled / requested, 1.0) if requested else 0.0, "never_rises": not rises,
         "tempo_steps": [float(tempo_step(arr.tempo[j], arr.tempo[i])) for i, j in pairs],
@@ -131,6 +138,10 @@ def _session_measures(plan, tracks: list[dict], index: RetrievalIndex, direction
         "path_errors": np.abs(felt - wanted).tolist(),
         "match": None if first_q is None else first_q == quadrant(match["valence"], match["arousal"]),
         "target_calm": [bool(arr.valence[r] >= 0 and arr.arousal[r] < 0) for r in target],
+        "target_timbre": [bool(tag & set(targets[t["stage"]].get("timbres", []))) for t, tag in zip(tracks, tags)
+                          if t["stage"] == plan["stages"][-1]["name"]],
+        "avoided": sum(bool(tag & set(targets[t["stage"]].get("avoid_timbres", []))) for t, tag in zip(tracks, tags)),
+        "piece_repeat": len(set(pieces)) < len(pieces),
         "trims": [t["trim"] for t in tracks if t["trim"] is not None],
     }
 
@@ -158,7 +169,7 @@ def evaluate_timelines(plans: list[dict], index: RetrievalIndex, goal: dict, seq
             measures.append(_session_measures(plan, tracks, index, direction))
         n = max(len(measures), 1)
         flat = {k: [x for m in measures for x in m[k]] for k in
-                ("tempo_steps", "key_steps", "loudness_steps", "path_errors", "target_calm")}
+                ("tempo_steps", "key_steps", "loudness_steps", "path_errors", "target_calm", "target_timbre")}
         matches = [m["match"] for m in measures if m["match"] is not None]
         trims = [t for m in measures for t in m["trims"]]
         used = set().union(*(m["items"] for m in measures)) if measures else set()
@@ -176,5 +187,8 @@ def evaluate_timelines(plans: list[dict], index: RetrievalIndex, goal: dict, seq
             "match_agreement": round(float(np.mean(matches)), 4) if matches else None,
             "target_calm_share": round(float(np.mean(flat["target_calm"])), 4) if flat["target_calm"] else None,
             "trims_at_cut_point": round(float(np.mean([t == "cut_point" for t in trims])), 4) if trims else None,
+            "target_timbre_share": round(float(np.mean(flat["target_timbre"])), 4) if flat["target_timbre"] else None,
+            "avoided_timbre_tracks": int(sum(m["avoided"] for m in measures)),
+            "piece_repeat_share": round(sum(m["piece_repeat"] for m in measures) / n, 4),
         }
     return {"system": out["system"], "baselines": {k: out[k] for k in SYSTEMS[1:]}}

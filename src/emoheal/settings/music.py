@@ -36,6 +36,7 @@ class Render(Settings):
     peak_dbfs: float
     reverb: bool
     chorus: bool
+    polyphony: Annotated[int, Field(ge=16, le=4096)]
 
 
 class Ingest(Settings):
@@ -56,6 +57,7 @@ class Describe(Settings):
     min_duration_s: float
     silence_db: float
     onset_delta: float
+    onset_floor: float
 
 
 class ClipEmotion(Settings):
@@ -74,11 +76,25 @@ class Cuts(Settings):
     edge_s: float
 
 
+class Compose(Settings):
+    """The composed part of the corpus (corpus/composed.py)."""
+
+    pieces: Annotated[int, Field(ge=0)]
+    seconds: Annotated[list[float], Field(min_length=2, max_length=2)]  # [shortest, longest] piece, seconds
+    goals: list[str]
+    stages: list[Literal["match", "guide", "target"]]
+    range_share: Annotated[float, Field(gt=0, le=1)]
+
+
 class Corpus(Settings):
     name: str
     limit: int | None  # null: every clip
+    full_splits: list[Literal["train", "val", "test"]]  # EMOPIA splits rendered whole whatever the limit
+    timbres: Annotated[list[str], Field(min_length=1)]  # tags of data/corpus/gm_programs.csv each clip renders in
+    licence: Literal["any", "commercial"]  # commercial: the index holds licence-clean items only
     workers: int | None  # null: every core
     render: Render
+    compose: Compose
     media_dir: str
     ingest: Ingest
     describe: Describe

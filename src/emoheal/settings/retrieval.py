@@ -5,13 +5,22 @@ same validated objects into `retrieve()` / `retrieve_sequence()`; no value lives
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 
 from emoheal.settings.base import Settings
 
 SCORE_PARTS = ("text", "descriptors", "valence_arousal")  # what `weights` balances (retrieval/scoring.py)
+
+
+class TimbreScoring(Settings):
+    """How an item's timbre counts (retrieval/scoring.py): a stage's `timbres` are rewarded, its
+    `avoid_timbres` refused outright."""
+
+    weight: Annotated[float, Field(ge=0)]  # of the timbre fit in the total, beside the weights below
+    rank_decay: Annotated[float, Field(ge=0, le=0.5)]  # the stage's 2nd timbre fits 1 - decay, its 3rd 1 - 2 decay
+    unknown_fit: Annotated[float, Field(ge=0, le=1)]  # an item whose timbre is not known (the user's own media)
 
 
 class ScoringSettings(Settings):
@@ -23,6 +32,7 @@ class ScoringSettings(Settings):
     tempo_octave_penalty: float
     va_sharpness: float
     personal_weight: float  # how much a person's learned preferences may move a score
+    timbre: TimbreScoring
 
     @field_validator("weights")
     @classmethod

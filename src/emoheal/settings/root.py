@@ -32,7 +32,9 @@ class Paths(Settings):
     kg: str
     kg_plots: str
     raw_emopia: str
+    gm_programs: str
     corpus: str
+    corpus_plots: str
     monitoring: str
 
     @property
