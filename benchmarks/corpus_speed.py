@@ -51,7 +51,7 @@ def _timbres(clips: pd.DataFrame, tmp: str, cores: int, piano_x: float) -> dict:
         out[tag] = {"render_seconds": round(seconds, 1), "render_x_realtime": round(audio_s / seconds, 1)}
         print(f"  {tag}: render {audio_s / seconds:.0f}x real time on {cores} cores")
     slowest = min(v["render_x_realtime"] for v in out.values())
-    print(f"slowest timbre {slowest:.0f}x vs piano as written {piano_x:.0f}x (256 voices) in the same run")
+    print(f"slowest timbre {slowest:.0f}x vs piano as written {piano_x:.0f}x in the same run")
     return out
 
 

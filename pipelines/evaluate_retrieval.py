@@ -34,6 +34,8 @@ if __name__ == "__main__":
     metrics = {
         "goal": goal, "backend": index.backend, "index_items": int(len(index.items)),
         "labelled_items": int(len(labelled)), "model_version": predictions[0].model_version if predictions else None,
+        # an item's label is its source clip's quadrant, annotated on the piano: for other timbres a proxy
+        "labels": "EMOPIA quadrant of each item's source clip, annotated on the piano (a proxy for other timbres)",
         "one_hot": evaluate_sessions(one_hot, index, planner.goals[goal], settings, evaluate["seed"]),
         "detected": evaluate_sessions(detected, index, planner.goals[goal], settings, evaluate["seed"]),
     }

@@ -8,7 +8,7 @@ import pretty_midi
 import pytest
 
 from emoheal.corpus.compose import MAJOR, MINOR, ComposeError, ComposeSpec, chord_pitch_classes, compose
-from emoheal.corpus.composed import ComposeSettings, pick_timbres, plan_specs, quadrant_of
+from emoheal.corpus.composed import ComposeSettings, intended_quadrant, pick_timbres, plan_specs
 from emoheal.corpus.timbres import kg_timbre_tags, read_programs
 from tests.helpers import ROOT
 
@@ -92,9 +92,15 @@ def test_planned_pieces_follow_the_graph_and_never_use_an_avoided_timbre(planner
         lo, hi = targets["tempo_range_bpm"]
         assert lo <= s.tempo_bpm <= hi
         assert s.mode == ("major" if targets["mode_major"] >= 0.5 else "minor")
-        assert s.intent["quadrant"] == quadrant_of(s.intent["valence"], s.intent["arousal"])
+        assert s.intent["quadrant"] == intended_quadrant(s.intent["valence"], s.intent["arousal"], 0.3)
     calm = [s for s in specs if s.intent["goal"] == "sleep" and s.intent["stage"] == "target"]
     assert calm and all(s.intent["quadrant"] == 4 for s in calm)
+
+
+def test_a_piece_is_composed_for_a_quadrant_only_when_its_stage_lies_clearly_in_one():
+    assert intended_quadrant(0.2, -0.6, 0.3) == 4 and intended_quadrant(0.6, 0.5, 0.3) == 1
+    assert intended_quadrant(-0.5, -0.4, 0.3) == 3 and intended_quadrant(-0.5, 0.4, 0.3) == 2
+    assert intended_quadrant(0.4, -0.1, 0.3) is None and intended_quadrant(0.05, -0.6, 0.3) is None
 
 
 def test_timbre_choice_refuses_what_cannot_play():

@@ -121,6 +121,18 @@ def session_row(prefix: str, repeat_fmt: str) -> tuple[From, ...]:
     return tuple(From(SESSIONS, f"{prefix}/{key}", fmt) for key, fmt in columns)
 
 
+TIMBRE_ROWS = (("piano", "piano (as annotated)"), ("strings", "strings"), ("ambient_pad", "ambient pad"),
+               ("harp", "harp"), ("acoustic_guitar", "nylon guitar"))
+
+
+def timbre_row(tag: str) -> tuple[From, ...]:
+    """quadrant | arousal | valence of the chosen model, then the piano-only model's quadrant | arousal."""
+    return (From(CORPUS, f"timbre_robustness/{tag}/quadrant_acc"), From(CORPUS, f"timbre_robustness/{tag}/arousal_acc"),
+            From(CORPUS, f"timbre_robustness/{tag}/valence_acc"),
+            From(CORPUS, f"timbre_models/piano_only/test/{tag}/quadrant_acc"),
+            From(CORPUS, f"timbre_models/piano_only/test/{tag}/arousal_acc"))
+
+
 def S(key: str, fmt: Any = ".3f") -> From:  # noqa: N802
     return From(SAFETY, key, fmt)
 
@@ -184,7 +196,7 @@ FIGURES: list[tuple[str, tuple[From, ...]]] = [
      (CF("emotion/test/majority_baseline/arousal"), CF("emotion/test/majority_baseline/valence"),
       CF("emotion/test/majority_baseline/quadrant"))),
     ("; {} clips on 2 cores): rendering {}× real time, description {}× — at that pace the full corpus renders "
-     "in ~{} min and is described in ~{} min.",
+     "in ~{} min and is described in ~{} min (in piano alone",
      (From(bench("corpus_speed"), "clips", "d"), From(bench("corpus_speed"), "all_cores/render_x_realtime", ".0f"),
       From(bench("corpus_speed"), "all_cores/describe_x_realtime", ".0f"),
       From(bench("corpus_speed"), "full_corpus_estimate_minutes/render", ".1f"),
@@ -212,7 +224,7 @@ FIGURES: list[tuple[str, tuple[From, ...]]] = [
     # sequenced sessions (metrics/sessions.json, quickstart corpus)
     ("detected in {} GoEmotions test texts ({} sessions) through the system and three baselines",
      (From(SESSIONS, "sessions/detected", "d"), From(SESSIONS, "system/sessions", "d"))),
-    ("Quickstart corpus ({} clips, ~{} h: `metrics/corpus.json`)",
+    ("Quickstart corpus ({} items, ~{} h: `metrics/corpus.json`)",
      (From(SESSIONS, "index_items", "d"), From(CORPUS, "corpus/audio_hours", ".1f"))),
     ("| **system** | **{}** | **{}** | {} / {} / {} | **{}** | **{}** | **{}** | {} | **{}** |",
      session_row("system", ".0f")),
@@ -298,6 +310,34 @@ FIGURES: list[tuple[str, tuple[From, ...]]] = [
      (From(bench("serving"), "locust/requests", ","), From(bench("serving"), "locust/failures", "d"),
       From(bench("serving"), "locust/p50_ms", ".0f"), From(bench("serving"), "locust/p99_ms", ".0f"),
       From(bench("serving"), lambda d: d["locust"]["by_request"]["POST /session"]["p99_ms"], ".0f"))),
+    # timbres and composed music (metrics/corpus.json, metrics/sessions.json, the corpus benchmark)
+    ("Quickstart (`make run`; chosen: the {id} model, mean quadrant accuracy over the timbres on val {} vs {})",
+     (From(CORPUS, "timbre_models/chosen", "s"),
+      From(CORPUS, lambda d: d["timbre_models"][d["timbre_models"]["chosen"]]["val_mean_quadrant_acc"], ".3f"),
+      From(CORPUS, lambda d: min(v["val_mean_quadrant_acc"] for k, v in d["timbre_models"].items()
+                                 if isinstance(v, dict) and "val_mean_quadrant_acc" in v), ".3f"))),
+    *[(f"| {label} | {{}} | {{}} | {{}} | {{}} | {{}} |", timbre_row(tag)) for tag, label in TIMBRE_ROWS],
+    ("Measured tempo within 10 % of the composed one (octave-folded) for {} % of {} pieces, mode for {} % and key "
+     "for {} %; of the {} composed for a clearly calm stage (Q4), {} % are estimated Q4 ({} % of the {} composed "
+     "for any quadrant;",
+     (From(CORPUS, "composed/tempo_within_10pct", pct()), From(CORPUS, "composed/pieces", "d"),
+      From(CORPUS, "composed/mode_agreement", pct()), From(CORPUS, "composed/key_agreement", pct()),
+      From(CORPUS, "composed/calm_q4/pieces", "d"), From(CORPUS, "composed/calm_q4/quadrant_agreement", pct()),
+      From(CORPUS, "composed/quadrant_agreement", pct()), From(CORPUS, "composed/pieces_for_a_quadrant", "d"))),
+    ("in the {} one-hot sleep sessions of {} minutes, {} % of the target stage's tracks sound in one of its "
+     "timbres ({} % over all {} sessions) and {} tracks in a timbre their stage avoids",
+     (From(SESSIONS, "sessions/one_hot", "d"), From(SESSIONS, "minutes", "d"),
+      From(SESSIONS, "by_set/one_hot/system/target_timbre_share", pct()),
+      From(SESSIONS, "system/target_timbre_share", pct()), From(SESSIONS, "system/sessions", "d"),
+      From(SESSIONS, "system/avoided_timbre_tracks", "d"))),
+    ("rendering in the five timbres runs at {}× to {}× real time on 2 cores ({}× for the piano as written, same "
+     "run); the composer writes {} pieces' MIDI in {} ms and composes and renders them at {}× real time",
+     (From(bench("corpus_speed"), lambda d: min(v["render_x_realtime"] for v in d["by_timbre"].values()), ".0f"),
+      From(bench("corpus_speed"), lambda d: max(v["render_x_realtime"] for v in d["by_timbre"].values()), ".0f"),
+      From(bench("corpus_speed"), "all_cores/render_x_realtime", ".0f"),
+      From(bench("corpus_speed"), "composed/pieces", "d"),
+      From(bench("corpus_speed"), "composed/compose_midi_ms", ".0f"),
+      From(bench("corpus_speed"), "composed/compose_and_render_x_realtime", ".0f"))),
     # the ONNX int8 parity check (`emoheal bento import`)
     ("keeps the test split's macro-F1 ({} vs {} eager: `metrics/onnx_parity.json`",
      (From(PARITY, "parity/macro_f1/onnx-int8", ".4f"), From(PARITY, "parity/macro_f1/torch", ".4f"))),

@@ -263,3 +263,27 @@ def test_a_sequenced_session_from_the_real_corpus_trims_between_notes(corpus, pl
     audio = dict(zip(index.items["id"], index.items["audio_path"]))
     out = render_mix(tracks, lambda i: Path(audio[i]), corpus["tmp"] / "mix.flac", "flac")
     assert out["skipped"] == [] and abs(sf.info(out["path"]).duration - result["timeline"]["filled_s"]) < 1.0
+
+
+def test_a_commercial_index_of_the_real_corpus_holds_composed_and_own_media_only(corpus, planner):
+    """`corpus.licence: commercial`: the index keeps licence-clean items; a sleep session from it
+    plays nothing else."""
+    from emoheal.corpus.manifest import read_manifest
+    from emoheal.retrieval.index import build_index, load_index
+    from emoheal.retrieval.sequence import sequence_session
+
+    root = corpus["root"]
+    meta = build_index(read_manifest(root / "manifest.parquet"), pd.read_parquet(root / "descriptors.parquet"),
+                       pd.read_parquet(root / "estimates.parquet"), pd.read_parquet(root / "scores.parquet"),
+                       root / "embeddings", corpus["tmp"] / "commercial", None,
+                       cuts=pd.read_parquet(root / "cuts.parquet"), licence="commercial")
+    assert meta["by_source"] == {"composed": 3, "user": 2} and meta["left_out_by_licence"] == 24
+    index = load_index(corpus["tmp"] / "commercial")
+    own = index.items["source"] == "user"
+    assert set(index.items.loc[~own, "licence"]) == {"generated"} and index.items.loc[own, "licence"].str.startswith(
+        "user-provided").all()
+    plan = planner.plan({"sadness": 1.0}, "sleep", 3).to_dict()
+    result = sequence_session(plan, index.arrays, retrieval_settings()[1], goal=planner.goals["sleep"], seed=0)
+    played = [t["item_id"] for st in result["stages"] for t in st["tracks"]]
+    assert played and set(played) <= set(index.items["id"])
+    assert all(not i.startswith("Q") for i in played)  # no EMOPIA render

@@ -162,7 +162,9 @@ def _line_slots(spec: ComposeSpec, bar_s: float, final_phrase_bar: int | None) -
     per_bar = max(spec.density_per_s * bar_s, 1.0)  # onsets a bar, chords included
     sub = next((k for k in (1, 2, 4) if per_bar <= beats * k), 4)  # quarters, eighths or sixteenths
     grid = beats * sub
-    wanted = int(np.clip(round(per_bar), 1, grid))
+    # the nearest power of two a bar (1, 2, 4, 8 ...): evenly spaced on the grid, so the pulse is regular —
+    # uneven groupings (7 notes on 16 slots) were heard at 4/3 of the composed tempo
+    wanted = 2 ** int(np.round(np.log2(np.clip(per_bar, 1, grid))))
     if final_phrase_bar is not None:
         wanted = max(1, wanted // 2) if final_phrase_bar < 2 else 1
     step = grid / wanted
@@ -178,7 +180,10 @@ def compose(spec: ComposeSpec) -> Composition:
     base_velocity = velocity_for(spec.loudness_lufs)
     register = float(spec.register_midi)
     bass_low = int(np.clip(round(register - 15), 28, 60))
-    chord_low = int(np.clip(round(register - 4), 40, 72))
+    # a pad's sustained chords a fourth higher: low in the register they turned dark enough to be
+    # heard as sad (estimated valence just below zero in calm, major pieces)
+    lift = 5 if spec.timbres and spec.timbres[0] == "ambient_pad" else 0
+    chord_low = int(np.clip(round(register - 4 + lift), 40, 72))
     # the line sits above the chords (an octave and a half wide), the bass below: their mean is the register
     line_low, line_high = int(np.clip(round(register + 5), 48, 84)), int(np.clip(round(register + 17), 60, 96))
     scale = scale_of(spec)

@@ -39,12 +39,23 @@ class ComposeSettings:
     goals: tuple[str, ...] = ("sleep", "calm", "uplift")
     stages: tuple[str, ...] = ("target", "guide")
     range_share: float = 0.6  # tempo, loudness and density drawn from this central share of the stage's ranges
-    lean_arousal: float = 0.3  # a stage at least this far from neutral arousal leans to that half of its ranges
+    # a stage at least this far from neutral arousal leans to that half of its ranges, and its
+    # pieces are composed for its quadrant (nearer neutral: for its values, no quadrant)
+    lean_arousal: float = 0.3
 
 
 def quadrant_of(valence: float, arousal: float) -> int:
     """Russell quadrant of a point (EMOPIA's numbering); 0 on an axis counts as its low side."""
     return (1 if valence > 0 else 2) if arousal > 0 else (4 if valence > 0 else 3)
+
+
+def intended_quadrant(valence: float, arousal: float, clear: float) -> int | None:
+    """The quadrant a piece is composed for, when the stage lies clearly in one (at least `clear`
+    from neutral arousal, and not neutral in valence); None for a near-neutral stage (a guide
+    halfway to calm is composed for its values, not for a quadrant)."""
+    if abs(arousal) < clear or abs(valence) < 0.1:
+        return None
+    return quadrant_of(valence, arousal)
 
 
 def _goal_timbres(graph: dict, goal: str) -> list[str]:
@@ -108,9 +119,12 @@ def stage_spec(stage: dict, goal: str, emotion: str, harmony: TimbreProgram, lin
         timbres=tuple(dict.fromkeys((harmony.timbre, line.timbre))),
         seconds=round(float(rng.uniform(*settings.seconds)), 1), seed=int(rng.integers(2**31 - 1)),
         beats_per_bar=4,  # in 3/4 the tempo was often heard at 2/3 or 3/2 of the composed one
-        line="arpeggio" if line.timbre in ("harp", "acoustic_guitar") else "melody",
+        # a guitar arpeggiates; a harp plays the melody (its slow arpeggios under a string pad were
+        # heard at 2.5x the composed tempo: ringing strings blur the pulse)
+        line="arpeggio" if line.timbre == "acoustic_guitar" else "melody",
         intent={"goal": goal, "stage": stage["name"], "emotion": emotion, "valence": stage["valence"],
-                "arousal": stage["arousal"], "quadrant": quadrant_of(stage["valence"], stage["arousal"]),
+                "arousal": stage["arousal"],
+                "quadrant": intended_quadrant(stage["valence"], stage["arousal"], settings.lean_arousal),
                 "targets": {k: t[k] for k in ("tempo_range_bpm", "loudness_range_lufs", "density_range_onsets_per_s",
                                               "register_range_midi", "mode_major", "timbres", "avoid_timbres")}})
 

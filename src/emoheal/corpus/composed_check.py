@@ -1,7 +1,7 @@
 """How often a composed piece, measured like any other item, is what it was composed for: its
 measured tempo (octave-folded: a beat tracker may hear half or double time) within 10 % of the
 composed tempo, its measured mode and key, and its estimated quadrant equal to the intended one
-(the quadrant of the stage's valence and arousal)."""
+(the quadrant of the stage's valence and arousal, for a stage clearly in one)."""
 
 from __future__ import annotations
 
@@ -36,12 +36,12 @@ def composed_table(manifest: pd.DataFrame, descriptors: pd.DataFrame, estimates:
             "mode_composed": spec["mode"],
             "mode_ok": bool((d.loc[piece.id, "mode_major"] > 0.5) == (spec["mode"] == "major")),
             "key_composed": spec["key"], "key_ok": bool(d.loc[piece.id, "key"] == spec["key"]),
-            "quadrant_intended": int(spec["intent"]["quadrant"]),
+            "quadrant_intended": spec["intent"]["quadrant"],  # None: composed for a near-neutral stage
             "quadrant_estimated": int(e.loc[piece.id, "quadrant_pred"]),
         })
     table = pd.DataFrame(rows)
     if len(table):
-        table["quadrant_ok"] = table["quadrant_intended"] == table["quadrant_estimated"]
+        table["quadrant_ok"] = table["quadrant_intended"] == table["quadrant_estimated"]  # None never agrees
     return table
 
 
@@ -50,7 +50,8 @@ def composed_agreement(manifest: pd.DataFrame, descriptors: pd.DataFrame, estima
     table = composed_table(manifest, descriptors, estimates)
     if table.empty:
         return {"pieces": 0}
-    calm = table[table["quadrant_intended"] == 4]
+    meant = table[table["quadrant_intended"].notna()]
+    calm = meant[meant["quadrant_intended"] == 4]
 
     def share(frame: pd.DataFrame, column: str) -> float | None:
         return round(float(frame[column].mean()), 4) if len(frame) else None
@@ -60,8 +61,10 @@ def composed_agreement(manifest: pd.DataFrame, descriptors: pd.DataFrame, estima
         "tempo_within_10pct": share(table, "tempo_ok"),
         "mode_agreement": share(table, "mode_ok"),
         "key_agreement": share(table, "key_ok"),
-        "quadrant_agreement": share(table, "quadrant_ok"),
+        # over the pieces composed for a quadrant (a stage clearly in one); the rest are near neutral
+        "quadrant_agreement": share(meant, "quadrant_ok"),
+        "pieces_for_a_quadrant": int(len(meant)),
         "calm_q4": {"pieces": int(len(calm)), "quadrant_agreement": share(calm, "quadrant_ok")},
-        "by_intended_quadrant": {f"Q{q}": {"pieces": int(len(g)), "quadrant_agreement": share(g, "quadrant_ok")}
-                                 for q, g in table.groupby("quadrant_intended")},
+        "by_intended_quadrant": {f"Q{int(q)}": {"pieces": int(len(g)), "quadrant_agreement": share(g, "quadrant_ok")}
+                                 for q, g in meant.groupby("quadrant_intended")},
     }

@@ -68,7 +68,7 @@ def sound_of(source: str, timbre: str | None) -> str:
     if source == "user":
         return "your own media"
     if source == "composed":
-        return "composed for calm: " + " and ".join(tags) if tags else "composed for calm"
+        return "composed: " + " and ".join(tags) if tags else "composed"
     if not tags or tags == ["piano"]:
         return "solo piano"
     return " and ".join(tags)

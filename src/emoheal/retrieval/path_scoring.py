@@ -101,9 +101,8 @@ class StageScorer:
             self.text_part = w["text"] * text_rank(text_cosine)
         # the timbre's fit to the stage's timbres (weighted); an avoided timbre is refused by the caller
         codes, values = arr.timbre_table()
-        fit, avoided, matched = timbre_values(values, list(t.get("timbres", [])), list(t.get("avoid_timbres", [])), s)
+        fit, _, matched = timbre_values(values, list(t.get("timbres", [])), [], s)
         self.timbre_part = s.timbre.weight * fit[codes]
-        self.avoided = avoided[codes]
         self.matched_timbre = [matched[c] for c in range(len(values))], codes
         self.norm += s.timbre.weight
         self.text_part = self.text_part / (self.norm + path_weight)  # as in the total
