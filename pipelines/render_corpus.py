@@ -7,7 +7,7 @@ import sys
 from _common import stage_params
 from emoheal.corpus.build import render_emopia
 from emoheal.corpus.render import RenderError, RenderSettings
-from emoheal.corpus.timbres import TimbreError, kg_timbre_tags, read_programs, score_programs
+from emoheal.corpus.timbres import TimbreError, read_programs, score_programs
 from emoheal.utils.io import write_json
 
 if __name__ == "__main__":
@@ -15,7 +15,9 @@ if __name__ == "__main__":
     corpus, paths = params["corpus"], params["paths"]
     out = f"{paths['corpus']}/emopia"
     try:
-        table = read_programs(paths["gm_programs"], kg_timbre_tags(paths["kg_rules"]))
+        # the table covers the KG's tags (compose_corpus checks it against the rules, and so do the tests):
+        # here only the programs matter, so a reworded prompt phrase in the KG rerenders nothing
+        table = read_programs(paths["gm_programs"])
         programs = score_programs(table, corpus["timbres"])
         manifest, report = render_emopia(paths["raw_emopia"], out, corpus["limit"], params["seed"],
                                          RenderSettings(**corpus["render"]), corpus["workers"], programs,
