@@ -195,7 +195,9 @@ def test_schemathesis_finds_no_server_errors_and_schema_conformance(server, tmp_
     result = subprocess.run(
         [str(BIN / "st"), "run", f"{server['url']}/openapi.json", "--checks",
          "not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance",
-         "--max-examples", "25", "--phases", "examples,coverage,fuzzing", "--workers", "2",
+         # one worker: with two, hypothesis describing filter lambdas in parallel threads hit CPython's
+         # spurious "AST constructor recursion depth mismatch" (gh-106905) and the run ended with an error
+         "--max-examples", "25", "--phases", "examples,coverage,fuzzing", "--workers", "1",
          "--suppress-health-check", "all", "--seed", "1", "--max-time", "40"],
         capture_output=True, text=True, timeout=400, cwd=tmp_path, env={**os.environ, "NO_COLOR": "1"})
     output = result.stdout[-6000:] + result.stderr[-2000:]
