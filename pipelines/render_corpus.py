@@ -21,7 +21,8 @@ if __name__ == "__main__":
         programs = score_programs(table, corpus["timbres"])
         manifest, report = render_emopia(paths["raw_emopia"], out, corpus["limit"], params["seed"],
                                          RenderSettings(**corpus["render"]), corpus["workers"], programs,
-                                         tuple(corpus["full_splits"]), {t: table[t].gm_name for t in programs})
+                                         tuple(corpus["full_splits"]), {t: table[t].gm_name for t in programs},
+                                         corpus["train_timbres"])
     except (RenderError, TimbreError) as exc:
         print(f"render_corpus: {exc}", file=sys.stderr)
         sys.exit(1)

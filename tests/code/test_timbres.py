@@ -4,9 +4,13 @@ changes its instrument and nothing else."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 import mido
+import pandas as pd
 import pytest
 
+from emoheal.corpus.build import plan_renders
 from emoheal.corpus.render import DRUM_CHANNEL, with_program
 from emoheal.corpus.timbres import TimbreError, kg_timbre_tags, read_programs, score_programs, split_timbres
 from tests.helpers import ROOT
@@ -75,3 +79,21 @@ def test_with_program_changes_the_instrument_and_nothing_else(tmp_path):
 def test_split_timbres():
     assert split_timbres("ambient_pad+flute") == {"ambient_pad", "flute"}
     assert split_timbres(None) == frozenset() and split_timbres("") == frozenset()
+
+
+def test_train_clips_take_the_other_timbres_in_turn_val_and_test_take_all():
+    clips = pd.DataFrame({"id": [f"c{i}" for i in range(10)],
+                          "split": ["train"] * 8 + ["val", "test"]})
+    tags = ["piano", "strings", "ambient_pad", "harp"]
+    planned = plan_renders(clips, tags, train_timbres=2)
+    by_clip: dict[str, list[str]] = {}
+    for clip, tag in planned:
+        by_clip.setdefault(clip.id, []).append(tag)
+    for i in range(8):  # piano + two others, the pair moving along by one each clip
+        others = [tags[1 + (i + j) % 3] for j in range(2)]
+        assert by_clip[f"c{i}"] == [t for t in tags if t == "piano" or t in others]
+    assert by_clip["c8"] == tags and by_clip["c9"] == tags
+    train_counts = Counter(tag for clip, tag in planned if clip.split == "train")
+    assert train_counts["piano"] == 8 and {train_counts[t] for t in tags[1:]} <= {5, 6}  # each other timbre ~ 2/3
+    assert len(plan_renders(clips, tags, None)) == len(plan_renders(clips, tags, 3)) == 40  # all of them
+    assert len(plan_renders(clips, ["strings", "harp"], 1)) == 8 + 4  # no piano asked: one other for train

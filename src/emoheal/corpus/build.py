@@ -40,17 +40,34 @@ def choose_clips(raw: str | Path, limit: int | None, seed: int, full_splits: tup
     return chosen
 
 
+def plan_renders(clips: pd.DataFrame, tags: list[str], train_timbres: int | None = None) -> list[tuple[Any, str]]:
+    """(clip, timbre) pairs to render. Every clip plays in piano; a train-split clip plays in
+    `train_timbres` of the other timbres, taken in turn along the clips (None: in all of them), so
+    each timbre still meets every quadrant in training at a fraction of the renders; val and test
+    clips play in every timbre (the model is chosen on val and each timbre measured on test)."""
+    others = [t for t in tags if t != PIANO]
+    rotate = train_timbres is not None and train_timbres < len(others)
+    planned, turn = [], 0
+    for clip in clips.itertuples():
+        chosen = others
+        if rotate and clip.split == "train":
+            chosen = [others[(turn + j) % len(others)] for j in range(train_timbres)]
+            turn += 1
+        planned += [(clip, tag) for tag in tags if tag == PIANO or tag in chosen]
+    return planned
+
+
 def render_id(clip_id: str, timbre: str) -> str:
     return clip_id if timbre == PIANO else f"{clip_id}.{timbre}"  # song ids hold "_" and "-"
 
 
 def render_emopia(raw: str | Path, out_dir: str | Path, limit: int | None, seed: int,
                   settings: RenderSettings, workers: int | None = None, programs: dict[str, int] | None = None,
-                  full_splits: tuple[str, ...] = (), names: dict[str, str] | None = None
-                  ) -> tuple[pd.DataFrame, dict[str, Any]]:
+                  full_splits: tuple[str, ...] = (), names: dict[str, str] | None = None,
+                  train_timbres: int | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Render the chosen EMOPIA clips in each timbre of `programs` ({tag: GM program, 0-based};
     default piano only) to `out_dir/audio/*.flac`; write `out_dir/manifest.parquet`. `names`:
-    each tag's instrument name for titles."""
+    each tag's instrument name for titles; `train_timbres`: see `plan_renders`."""
     version = check_renderer(settings)  # fail before any work when fluidsynth or the soundfont is missing
     programs = programs or {PIANO: EMOPIA_PROGRAM}
     names = names or {}
@@ -58,7 +75,7 @@ def render_emopia(raw: str | Path, out_dir: str | Path, limit: int | None, seed:
     out_dir = Path(out_dir)
     audio_dir = out_dir / "audio"
     audio_dir.mkdir(parents=True, exist_ok=True)
-    planned = [(clip, tag) for tag in programs for clip in clips.itertuples()]
+    planned = plan_renders(clips, list(programs), train_timbres)
     wanted = {render_id(clip.id, tag) for clip, tag in planned}
     for stale in audio_dir.glob("*.flac"):  # a smaller subset must not leave old clips behind
         if stale.stem not in wanted:
@@ -94,7 +111,7 @@ def render_emopia(raw: str | Path, out_dir: str | Path, limit: int | None, seed:
     report = {
         "renderer": version, "settings": asdict(settings), "programs": {t: p + 1 for t, p in programs.items()},
         "clips": len(clips), "renders": len(manifest), "of": len(read_emopia(raw, verify=False)),
-        "full_splits": list(full_splits), "audio_hours": round(audio_s / 3600, 3),
+        "full_splits": list(full_splits), "train_timbres": train_timbres, "audio_hours": round(audio_s / 3600, 3),
         "by_split": clips.groupby("split").size().to_dict(),
         "by_quadrant": {f"Q{k}": int(v) for k, v in clips.groupby("quadrant").size().items()},
         "by_timbre": manifest.groupby("timbre").size().to_dict(),

@@ -94,7 +94,10 @@ def render_one(clip_id: str, midi: str, out_path: str, settings: RenderSettings,
             midi = str(with_program(midi, program, Path(tmp) / "in.mid"))
         cmd = ["fluidsynth", "-ni", "-q", "-F", str(wav), "-T", "wav", "-O", "float", "-r", str(settings.sample_rate),
                "-g", str(settings.gain), "-R", "1" if settings.reverb else "0", "-C", "1" if settings.chorus else "0",
-               "-o", f"synth.polyphony={settings.polyphony}", settings.soundfont, midi]
+               "-o", f"synth.polyphony={settings.polyphony}",
+               # load only the samples the piece plays, not all 141 MB of FluidR3: the same samples
+               # out (checked), a third less time per render (half of a short clip's was loading)
+               "-o", "synth.dynamic-sample-loading=1", settings.soundfont, midi]
         result = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=600)
         if result.returncode != 0 or not wav.is_file():
             raise RenderError(f"{clip_id}: fluidsynth failed ({result.returncode}): {result.stderr.strip()[-300:]}")

@@ -91,6 +91,7 @@ class Corpus(Settings):
     limit: int | None  # null: every clip
     full_splits: list[Literal["train", "val", "test"]]  # EMOPIA splits rendered whole whatever the limit
     timbres: Annotated[list[str], Field(min_length=1)]  # tags of data/corpus/gm_programs.csv each clip renders in
+    train_timbres: Annotated[int, Field(ge=0)] | None  # a train clip's other timbres (in turn); null: all
     licence: Literal["any", "commercial"]  # commercial: the index holds licence-clean items only
     workers: int | None  # null: every core
     render: Render
