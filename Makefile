@@ -15,7 +15,7 @@ export BENTOML_HOME ?= $(CURDIR)/.bentoml
 export BENTOML_DO_NOT_TRACK := True
 SERVE_PORT ?= 3000
 
-.PHONY: help setup apt venv params have-params dvc run reference test test-all lint serve bento bento-models wheel bench monitor mlflow-ui lock clean
+.PHONY: help setup apt venv params have-params dvc run reference test test-all lint serve bento bento-models wheel bench bench-run monitor mlflow-ui lock clean
 
 help:
 	@echo "make setup      Debian packages + .venv from requirements/lock.txt (idempotent)"
@@ -31,6 +31,7 @@ help:
 	@echo "make monitor    Evidently drift report + tests over the service's last 24 h of records (exit 1 on a failure)"
 	@echo "make mlflow-ui  the MLflow UI over the local store (http://127.0.0.1:5000)"
 	@echo "make bench      benchmarks: KG plan latency, corpus render/describe speed, emotion inference, crisis screen"
+	@echo "make bench-run  make run's wall time from a fresh clone, per stage (30-40 min; run nothing else meanwhile)"
 	@echo "make lock       re-resolve requirements/base.in into requirements/lock.txt"
 
 setup: apt venv
@@ -127,6 +128,10 @@ lock:
 		requirements/serving.in > .lockenv/serving.txt
 	mv .lockenv/serving.txt requirements/serving.txt
 	rm -rf .lockenv
+
+# `make run` from a fresh clone of HEAD, timed stage by stage (benchmarks/results/fresh_clone_run.json)
+bench-run: setup
+	$(BIN)/python benchmarks/fresh_clone_run.py
 
 bench: setup
 	$(BIN)/python benchmarks/kg_plan.py

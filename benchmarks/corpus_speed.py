@@ -3,8 +3,9 @@
     .venv/bin/python benchmarks/corpus_speed.py [--clips 48] [--pieces 12]
 
 Renders `--clips` EMOPIA clips (stratified, seed 42) with fluidsynth and describes them,
-first in one process (the baseline), then over every core, in the same run; then renders the
-same clips in each default timbre (conf/corpus `timbres`) over every core, and composes and
+first in one process (the baseline), then over every core, in the same run; then again with
+fluidsynth loading the whole soundfont (its default; we load only the samples played); then renders
+the same clips in each default timbre (conf/corpus `timbres`) over every core, and composes and
 renders `--pieces` pieces planned from the compiled graph (models/kg, so after `make run`, or
 skipped with a note). Targets on 2 cores: render >= 50x real time, describe >= 20x, composing
 and rendering >= 50x. Writes benchmarks/results/corpus_speed.json.
@@ -34,6 +35,20 @@ def _peak_mb() -> dict[str, float]:
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return {"this_process_mb": round(own, 1), "largest_child_mb": round(children, 1)}
+
+
+def _sample_loading(clips: pd.DataFrame, tmp: str, cores: int, dynamic_x: float) -> dict:
+    """The same clips with fluidsynth loading the whole soundfont first (its default) against
+    loading only the samples played (the render default), both over every core."""
+    jobs = [(c.id, c.midi_path, f"{tmp}/whole_soundfont/{c.id}.flac") for c in clips.itertuples()]
+    start = time.perf_counter()
+    rendered = render_all(jobs, RenderSettings(dynamic_sample_loading=False), cores)
+    seconds = time.perf_counter() - start
+    whole_x = sum(r.duration_s for r in rendered) / seconds
+    print(f"whole soundfont loaded per render: {whole_x:.0f}x real time vs {dynamic_x:.0f}x loading only the "
+          f"samples played ({dynamic_x / whole_x:.2f}x faster)")
+    return {"whole_soundfont_x_realtime": round(whole_x, 1), "dynamic_x_realtime": dynamic_x,
+            "speedup": round(dynamic_x / whole_x, 2)}
 
 
 def _timbres(clips: pd.DataFrame, tmp: str, cores: int, piano_x: float) -> dict:
@@ -118,6 +133,7 @@ def main() -> None:
             }
             print(f"{label} ({workers} worker{'s' if workers > 1 else ''}): {audio_s / 60:.1f} min of audio; "
                   f"render {audio_s / render_s:.0f}x real time, describe {audio_s / describe_s:.0f}x")
+        result["sample_loading"] = _sample_loading(clips, tmp, cores, result["all_cores"]["render_x_realtime"])
         result["by_timbre"] = _timbres(clips, tmp, cores, result["all_cores"]["render_x_realtime"])
         result["composed"] = _composed(args.pieces, tmp, cores)
     result["peak_memory"] = _peak_mb()

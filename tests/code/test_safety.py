@@ -243,3 +243,35 @@ def test_a_family_subsample_keeps_whole_families_of_every_category_and_is_seeded
     whole = {key: sum(1 for e in corpus if (e.category, e.family) == key) for key in families}
     assert all(sum(1 for e in kept if (e.category, e.family) == key) == n for key, n in whole.items())
     assert sample_families(corpus, 3, seed=7) == kept and sample_families(corpus, 3, seed=8) != kept
+
+
+class _HashEncoder:
+    """A deterministic stand-in for the sentence encoder: the property under test (candidates
+    scored in parallel equal candidates scored one by one) does not depend on what the vectors mean."""
+
+    dim = 16
+
+    def encode(self, texts):
+        import zlib
+
+        return np.stack([np.random.default_rng(zlib.crc32(t.encode())).normal(size=self.dim) for t in texts]
+                        ).astype(np.float32)
+
+
+def test_candidates_scored_over_several_processes_equal_one_by_one():
+    from emoheal.safety.build import Embedded, candidate_scores
+    from emoheal.safety.classifier import FeatureSpec
+    from emoheal.safety.corpus import load_corpus, sample_families
+    from emoheal.safety.evaluation import grouped_folds
+
+    corpus = Corpus(sample_families(load_corpus(SAFETY), 2, seed=1), load_categories(SAFETY))
+    embedded = Embedded(corpus.texts, _HashEncoder(), max_segments=4)
+    folds = grouped_folds(corpus, 3, seed=0)
+    fit = {"C": 1.0, "ordinary_weight": 0.3}
+    candidates = [(FeatureSpec(char_ngrams=False, segments=False), fit),
+                  (FeatureSpec(n_features=1024, segments=False), fit),
+                  (FeatureSpec(n_features=1024, segments=True, max_segments=4), {**fit, "C": 10.0})]
+    serial = candidate_scores(embedded, corpus, folds, candidates, seed=0, workers=1)
+    parallel = candidate_scores(embedded, corpus, folds, candidates, seed=0, workers=2)
+    assert len(parallel) == 3 and all(np.array_equal(a, b) for a, b in zip(serial, parallel, strict=True))
+    assert not np.array_equal(serial[0], serial[1])  # the candidates really differ

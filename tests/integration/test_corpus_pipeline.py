@@ -215,6 +215,21 @@ def test_rendering_is_deterministic(tmp_path):
     assert a.duration_s == b.duration_s
 
 
+@pytest.mark.parametrize("program", [None, 48, 89])  # as written (piano), strings, warm pad
+def test_loading_only_the_samples_played_renders_the_same_audio(tmp_path, program):
+    import soundfile as sf
+
+    from emoheal.corpus.emopia import read_emopia
+    from emoheal.corpus.render import RenderSettings, render_one
+
+    clip = read_emopia(ROOT / "data" / "raw" / "emopia", verify=False).iloc[1]
+    for dynamic in (True, False):
+        render_one(clip.id, clip.midi_path, str(tmp_path / f"{dynamic}.flac"),
+                   RenderSettings(dynamic_sample_loading=dynamic), program)
+    fast, whole = sf.read(tmp_path / "True.flac")[0], sf.read(tmp_path / "False.flac")[0]
+    assert fast.shape == whole.shape and abs(fast).max() > 0.01 and (fast == whole).all()
+
+
 def test_a_missing_soundfont_is_a_clear_error(tmp_path):
     params = compose("profile=ci", f"paths.corpus={tmp_path / 'corpus'}",
                      f"corpus.render.soundfont={tmp_path / 'none.sf2'}")

@@ -34,6 +34,10 @@ class RenderSettings:
     # ringing under the sustain pedal; at 64 the quietest are stolen — rendering takes ~35 % less
     # time and a piano clip differs from the 256-voice render by -58 dB (inaudible)
     polyphony: int = 64
+    # load only the samples the piece plays, not all 141 MB of FluidR3: the same samples out
+    # (checked on every default timbre), a third less time per short clip (the corpus benchmark
+    # compares both in one run)
+    dynamic_sample_loading: bool = True
 
 
 @dataclass(frozen=True)
@@ -95,9 +99,7 @@ def render_one(clip_id: str, midi: str, out_path: str, settings: RenderSettings,
         cmd = ["fluidsynth", "-ni", "-q", "-F", str(wav), "-T", "wav", "-O", "float", "-r", str(settings.sample_rate),
                "-g", str(settings.gain), "-R", "1" if settings.reverb else "0", "-C", "1" if settings.chorus else "0",
                "-o", f"synth.polyphony={settings.polyphony}",
-               # load only the samples the piece plays, not all 141 MB of FluidR3: the same samples
-               # out (checked), a third less time per render (half of a short clip's was loading)
-               "-o", "synth.dynamic-sample-loading=1", settings.soundfont, midi]
+               "-o", f"synth.dynamic-sample-loading={int(settings.dynamic_sample_loading)}", settings.soundfont, midi]
         result = subprocess.run(cmd, capture_output=True, text=True, check=False, timeout=600)
         if result.returncode != 0 or not wav.is_file():
             raise RenderError(f"{clip_id}: fluidsynth failed ({result.returncode}): {result.stderr.strip()[-300:]}")

@@ -5,13 +5,17 @@ claims; a breathing prelude and epilogue around the three stages."""
 from __future__ import annotations
 
 import csv
+from collections import Counter
 from functools import lru_cache
 
+from emoheal.corpus.timbres import split_timbres
 from emoheal.kg.prompt import loudness_words, mode_words, tempo_words
 from emoheal.utils.resources import data_dir
 
 FAMILIES = ("anger", "disgust", "fear", "joy", "sadness", "surprise", "neutral")
-PARTS = ("prelude", "match", "guide", "target", "epilogue", "sequence")
+PARTS = ("prelude", "match", "guide", "target", "epilogue", "sequence", "sounds")
+# `sound` rows name a timbre tag in words (family = the tag); a tag without a row is never named
+SOUND = "sound"
 TEMPO_MOVES = ("eases", "lifts", "holds")  # what a stage's sequence does to the felt tempo
 LANGUAGES = ("en", "zh")
 _ZH = {"very slow": "非常缓慢", "slow": "缓慢", "moderate": "中速", "lively": "轻快", "fast": "快速",
@@ -37,6 +41,11 @@ def load_templates(path: str | None = None) -> dict[tuple[str, str, str], str]:
             for family in families:
                 if (lang, part, family) not in templates:
                     raise NarrativeError(f"{path}: no {part} template for {family} in {lang}")
+    tags = {(r["lang"], r["family"]) for r in rows if r["part"] == SOUND}
+    for lang in {r["lang"] for r in rows}:  # each language names the same timbres
+        missing = {tag for _, tag in tags} - {tag for lg, tag in tags if lg == lang}
+        if missing:
+            raise NarrativeError(f"{path}: no {SOUND} words for {', '.join(sorted(missing))} in {lang}")
     return templates
 
 
@@ -91,3 +100,21 @@ def sequence_sentence(summary: dict | None, lang: str = "en", path: str | None =
     return load_templates(path)[(lang, "sequence", move)].format(
         minutes=max(round(summary["minutes"]), 1), from_tempo=round(first), to_tempo=round(last),
         tracks=summary["tracks"], pieces="one piece" if summary["tracks"] == 1 else f"{summary['tracks']} pieces")
+
+
+def sounds_sentence(tracks: list[dict], lang: str = "en", path: str | None = None, most: int = 3) -> str | None:
+    """What a stage's tracks are played on, the longest-heard first: "You will hear strings, a warm
+    synth pad and harp." None when no track names a timbre the templates have words for (the
+    person's own media, an index built before timbres)."""
+    templates = load_templates(path)
+    heard: Counter[str] = Counter()
+    for track in tracks:
+        for tag in split_timbres(track.get("timbre")):
+            if (lang, SOUND, tag) in templates:
+                heard[tag] += float(track.get("duration_s") or 0.0)
+    words = [templates[(lang, SOUND, tag)] for tag, _ in sorted(heard.items(), key=lambda kv: (-kv[1], kv[0]))[:most]]
+    if not words:
+        return None
+    listed = words[0] if len(words) == 1 else \
+        ("、".join(words[:-1]) + "和" + words[-1] if lang == "zh" else ", ".join(words[:-1]) + " and " + words[-1])
+    return templates[(lang, "sounds", "any")].format(sounds=listed)

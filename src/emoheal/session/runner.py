@@ -228,7 +228,7 @@ class SessionRunner:
                  exclude, user: str | None = None, seed: int | None = None) -> dict:
         from emoheal.kg.planner import PlanInputError
         from emoheal.retrieval.retrieve import retrieve_sequence
-        from emoheal.session.narrative import family_of, narratives, sequence_sentence
+        from emoheal.session.narrative import family_of, narratives, sequence_sentence, sounds_sentence
 
         try:
             plan = self.planner.plan(emotions["probabilities"], goal, minutes)
@@ -245,16 +245,18 @@ class SessionRunner:
         stages = []
         for planned, found in zip(plan_dict["stages"], retrieved["stages"]):
             told = sequence_sentence(found.get("sequence"), lang)
+            sounds = sounds_sentence(found.get("tracks") or ([found["item"]] if found.get("item") else []), lang)
+            said = " ".join(x for x in (told, sounds) if x) if lang == "en" else "".join(x for x in (told, sounds) if x)
             stages.append({
                 "name": planned["name"], "minutes": planned["minutes"], "start_minute": planned["start_minute"],
                 "valence": planned["valence"], "arousal": planned["arousal"], "targets": planned["targets"],
                 "prompt": planned["prompt"],
-                "narrative": story[planned["name"]] + ("" if told is None else (" " if lang == "en" else "") + told),
+                "narrative": story[planned["name"]] + ("" if not said else (" " if lang == "en" else "") + said),
                 "status": found["status"], "reason": found.get("reason"),
                 "item": found["item"], "tracks": found.get("tracks", []), "sequence": found.get("sequence"),
                 "score": found.get("score"), "alternatives": found.get("alternatives", []),
                 "explanation": {"plan": planned["explanation"], "constraints": found.get("constraints", []),
-                                "continuity": found.get("continuity"), "sequence": told},
+                                "continuity": found.get("continuity"), "sequence": told, "sounds": sounds},
             })
         log.info("session %s: goal %s, %d stages, backend %s", base["session_id"], goal, len(stages),
                  retrieved["backend"])
