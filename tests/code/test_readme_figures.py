@@ -338,6 +338,18 @@ FIGURES: list[tuple[str, tuple[From, ...]]] = [
       From(bench("corpus_speed"), "composed/pieces", "d"),
       From(bench("corpus_speed"), "composed/compose_midi_ms", ".0f"),
       From(bench("corpus_speed"), "composed/compose_and_render_x_realtime", ".0f"))),
+    ("Loading only the samples a piece plays renders {}× faster than loading the whole soundfont first",
+     (From(bench("corpus_speed"), "sample_loading/speedup", ".2f"),)),
+    # `make run` from a fresh clone (`make bench-run`)
+    ("`make run` from a fresh clone of commit {id} took {} min (`benchmarks/results/fresh_clone_run.json`, "
+     "rewritten by `make bench-run`): setup {}, the corpus stages {}, fine-tuning {} and the crisis screen's "
+     "stage {} min",
+     (From(bench("fresh_clone_run"), lambda d: d["commit"][:7], "s"),
+      From(bench("fresh_clone_run"), "total_minutes", ".1f"),
+      From(bench("fresh_clone_run"), "minutes/setup", ".1f"),
+      From(bench("fresh_clone_run"), "corpus_stages_minutes", ".1f"),
+      From(bench("fresh_clone_run"), "training_minutes", ".1f"),
+      From(bench("fresh_clone_run"), "minutes/safety", ".1f"))),
     # the ONNX int8 parity check (`emoheal bento import`)
     ("keeps the test split's macro-F1 ({} vs {} eager: `metrics/onnx_parity.json`",
      (From(PARITY, "parity/macro_f1/onnx-int8", ".4f"), From(PARITY, "parity/macro_f1/torch", ".4f"))),
