@@ -33,6 +33,7 @@ WALL = re.compile(r"^pipeline wall time")
 CORPUS_STAGES = ("render_corpus", "compose_corpus", "ingest_media", "describe_corpus", "corpus_emotion",
                  "embed_corpus", "cut_points", "build_index")
 TRAINING_STAGES = ("train", "thresholds")
+NOTE = "the clone's own .venv; pip's download cache is shared"
 
 
 def timed_lines(cmd: list[str], cwd: Path, log: Path) -> tuple[list[tuple[float, str]], int]:
@@ -71,14 +72,16 @@ def main() -> None:
                         help="where make run's output goes")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "fresh_clone_run.json"))
     args = parser.parse_args()
-    commit = subprocess.run(["git", "rev-parse", args.rev], cwd=ROOT, capture_output=True, text=True,
-                            check=True).stdout.strip()
+    found = subprocess.run(["git", "rev-parse", "--verify", f"{args.rev}^{{commit}}"], cwd=ROOT,
+                           capture_output=True, text=True, check=False)
+    if found.returncode != 0:
+        sys.exit(f"--rev {args.rev!r} is not a commit of this repository")
+    commit = found.stdout.strip()
     with tempfile.TemporaryDirectory(prefix="emoheal-fresh-") as tmp:
         clone = Path(tmp) / "emoheal"
         subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
         subprocess.run(["git", "checkout", "-q", commit], cwd=clone, check=True)
         log = Path(args.log)
-        env_note = "the clone's own .venv; pip's download cache is shared"
         print(f"make run in a fresh clone of {commit[:12]} (log: {log}) ...", flush=True)
         lines, status = timed_lines(["make", "run"], clone, log)
     if status != 0:
@@ -90,7 +93,7 @@ def main() -> None:
     corpus = sum(parts.get(s, 0.0) for s in CORPUS_STAGES) / 60
     training = sum(parts.get(s, 0.0) for s in TRAINING_STAGES) / 60
     result = {
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "note": env_note},
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "note": NOTE},
         "commit": commit, "budget_minutes": args.budget_min,
         "total_minutes": round(total / 60, 2), "within_budget": total / 60 <= args.budget_min,
         "corpus_stages_minutes": round(corpus, 2), "training_minutes": round(training, 2),

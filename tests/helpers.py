@@ -20,6 +20,17 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
+def load_script(relative: str, name: str):
+    """A script of the repository (a pipeline stage, a benchmark) as a module: they are not part
+    of the package, and importing one runs only its top level, never its `main`."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, ROOT / relative)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @dataclass(frozen=True)
 class CliResult:
     """What the `cli` fixture (tests/conftest.py) gives back, named as subprocess.run names it."""

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-
-from tests.helpers import ROOT
+from tests.helpers import load_script
 
 
 def _module():
-    spec = importlib.util.spec_from_file_location("fresh_clone_run", ROOT / "benchmarks" / "fresh_clone_run.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("benchmarks/fresh_clone_run.py", "fresh_clone_run")
 
 
 def test_stage_times_split_the_run_at_dvc_stage_lines():

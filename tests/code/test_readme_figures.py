@@ -14,7 +14,6 @@ Fast: it reads JSON and text; nothing is run or loaded.
 from __future__ import annotations
 
 import functools
-import importlib.util
 import json
 import re
 from collections.abc import Callable
@@ -23,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import ROOT
+from tests.helpers import ROOT, load_script
 
 README = ROOT / "README.md"
 NUMBER = r"(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"  # 0.874, 5,427, 1136 — never a trailing comma
@@ -406,10 +405,7 @@ def test_the_figures_describe_one_emotion_model():
 @functools.cache
 def _reference_script():
     """pipelines/reference.py as a module (it is a script, not part of the package)."""
-    spec = importlib.util.spec_from_file_location("reference_script", ROOT / "pipelines" / "reference.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("pipelines/reference.py", "reference_script")
 
 
 def test_make_reference_writes_every_reference_file():
