@@ -275,3 +275,22 @@ def test_candidates_scored_over_several_processes_equal_one_by_one():
     parallel = candidate_scores(embedded, corpus, folds, candidates, seed=0, workers=2)
     assert len(parallel) == 3 and all(np.array_equal(a, b) for a, b in zip(serial, parallel, strict=True))
     assert not np.array_equal(serial[0], serial[1])  # the candidates really differ
+
+
+def test_the_winners_heads_fitted_apart_equal_both_at_once():
+    """select_candidate fits only the risk head for every candidate, and the winner's severe head
+    afterwards: its out-of-fold scores must be the ones fitting both heads together gives."""
+    from emoheal.safety.build import Embedded, candidate_scores, select_candidate
+    from emoheal.safety.corpus import load_corpus, sample_families
+    from emoheal.safety.evaluation import grouped_folds
+
+    corpus = Corpus(sample_families(load_corpus(SAFETY), 2, seed=1), load_categories(SAFETY))
+    embedded = Embedded(corpus.texts, _HashEncoder(), max_segments=4)
+    folds = grouped_folds(corpus, 3, seed=0)
+    cfg = {"classifier": {"n_features": 1024, "segments": False, "C": 1.0}, "ordinary": {"weight": 0.3},
+           "selection": {"false_alarm": 0.05, "ordinary_false_alarm": 0.05,
+                         "candidates": [{"char_ngrams": False}, {"char_ngrams": True, "C": 10.0}]}}
+    chosen = select_candidate(embedded, corpus, folds, cfg, seed=0, workers=1)
+    both = candidate_scores(embedded, corpus, folds, [(chosen.spec, chosen.fit_args)], seed=0, workers=1)[0]
+    assert chosen.oof.shape == (len(corpus.examples), 2) and np.array_equal(chosen.oof, both)
+    assert len(chosen.tried) == 2 and not np.array_equal(chosen.oof[:, 0], chosen.oof[:, 1])
