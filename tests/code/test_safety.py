@@ -259,10 +259,10 @@ class _HashEncoder:
 
 
 def test_candidates_scored_over_several_processes_equal_one_by_one():
-    from emoheal.safety.build import Embedded, candidate_scores
     from emoheal.safety.classifier import FeatureSpec
     from emoheal.safety.corpus import load_corpus, sample_families
     from emoheal.safety.evaluation import grouped_folds
+    from emoheal.safety.search import Embedded, candidate_scores
 
     corpus = Corpus(sample_families(load_corpus(SAFETY), 2, seed=1), load_categories(SAFETY))
     embedded = Embedded(corpus.texts, _HashEncoder(), max_segments=4)
@@ -280,9 +280,9 @@ def test_candidates_scored_over_several_processes_equal_one_by_one():
 def test_the_winners_heads_fitted_apart_equal_both_at_once():
     """select_candidate fits only the risk head for every candidate, and the winner's severe head
     afterwards: its out-of-fold scores must be the ones fitting both heads together gives."""
-    from emoheal.safety.build import Embedded, candidate_scores, select_candidate
     from emoheal.safety.corpus import load_corpus, sample_families
     from emoheal.safety.evaluation import grouped_folds
+    from emoheal.safety.search import Embedded, candidate_scores, select_candidate
 
     corpus = Corpus(sample_families(load_corpus(SAFETY), 2, seed=1), load_categories(SAFETY))
     embedded = Embedded(corpus.texts, _HashEncoder(), max_segments=4)
