@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-APT_PACKAGES := git ca-certificates fluidsynth fluid-soundfont-gm ffmpeg chromium chromium-driver
+APT_PACKAGES := git ca-certificates fluidsynth fluid-soundfont-gm ffmpeg chromium chromium-driver postgresql
 PROFILE ?= quickstart
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 # Offline by design: nothing may fetch weights or data from a hub at run time.
@@ -145,6 +145,7 @@ bench: setup
 	@test -d "$(BENTOML_HOME)/models/emoheal-session" || $(MAKE) bento-models
 	$(BIN)/python benchmarks/serving_latency.py
 	$(BIN)/python benchmarks/serving_latency.py --locust
+	$(BIN)/python benchmarks/store_latency.py
 
 clean:
 	rm -rf .cache models/checkpoints

@@ -4,8 +4,10 @@
 
 (or `.venv/bin/python benchmarks/serving_latency.py --locust`, which starts the service, runs this
 and records the figures in benchmarks/results/serving.json). A user writes a sentence and asks for
-a sleep session, starts the match stage's audio (a range request), rates every stage and answers
-the two study questions; now and then someone only asks for the emotions (/detect). Every
+a sleep session with their profile's token (as the page does: created once per user with POST
+/users), starts the match stage's audio (a range request), rates every stage and answers the two
+study questions, and now and then looks at their history; now and then someone only asks for the
+emotions (/detect). Every
 response is checked: the expected status and a JSON body with `request_id`. A crisis answer
 (no stages) is a correct answer: that user then has no media to play and nothing to rate.
 """
@@ -42,10 +44,23 @@ def checked(response, status: int = 200) -> dict | None:
 class PageUser(HttpUser):
     wait_time = between(0.5, 1.5)
 
+    def on_start(self) -> None:
+        with self.client.post("/users", name="/users", catch_response=True) as response:
+            body = checked(response, 201)
+        self.auth = {"Authorization": f"Bearer {body['token']}"} if body else {}
+
+    @task(1)
+    def history(self) -> None:
+        with self.client.get("/users/me/history", headers=self.auth, name="/users/me/history",
+                             catch_response=True) as response:
+            body = checked(response)
+            if body is not None and not isinstance(body.get("sessions"), list):
+                response.failure("no sessions list in the history")
+
     @task(4)
     def session(self) -> None:
         text = random.choice(TEXTS)
-        with self.client.post("/session", json={"text": text, "goal": "sleep"}, name="/session",
+        with self.client.post("/session", json={"text": text, "goal": "sleep"}, headers=self.auth, name="/session",
                               catch_response=True) as response:
             body = checked(response)
             if body is None:
@@ -76,13 +91,13 @@ class PageUser(HttpUser):
         for stage in stages:
             with self.client.post("/feedback", json={"session_id": session_id, "stage": stage["name"],
                                                      "rating": random.randint(1, 5)},
-                                  name="/feedback (stage)", catch_response=True) as response:
+                                  headers=self.auth, name="/feedback (stage)", catch_response=True) as response:
                 answer = checked(response)
                 if answer is not None and answer.get("recorded") != "stage":
                     response.failure(f"recorded {answer.get('recorded')!r}, expected 'stage'")
         with self.client.post("/feedback", json={"session_id": session_id, "reflected": random.randint(1, 5),
                                                  "calmer": random.randint(1, 5)},
-                              name="/feedback (study)", catch_response=True) as response:
+                              headers=self.auth, name="/feedback (study)", catch_response=True) as response:
             answer = checked(response)
             if answer is not None and answer.get("recorded") != "study":
                 response.failure(f"recorded {answer.get('recorded')!r}, expected 'study'")

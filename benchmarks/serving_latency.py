@@ -380,7 +380,7 @@ def service_env(tmp: Path) -> dict:
     env = dict(os.environ)
     env.setdefault("BENTOML_HOME", str(ROOT / ".bentoml"))
     env.update(BENTOML_DO_NOT_TRACK="True", HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
-               HF_HUB_DISABLE_TELEMETRY="1", EMOHEAL_FEEDBACK_DB=str(tmp / "feedback.sqlite"))
+               HF_HUB_DISABLE_TELEMETRY="1", EMOHEAL_STORE_FILE=str(tmp / "store.sqlite"))
     return env
 
 

@@ -19,6 +19,7 @@ from serving.routes_detection import detection_router
 from serving.routes_feedback import feedback_router
 from serving.routes_health import WEB, add_web_page, health_router
 from serving.routes_media import media_router
+from serving.routes_people import people_router
 
 # ERRORS, WEB and NotReady were defined here before the split: still importable from here
 __all__ = ["ERRORS", "WEB", "NotReady", "build_app"]
@@ -36,4 +37,5 @@ def build_app(get_backend: Callable[[], Any], max_text_chars: int) -> FastAPI:
     app.include_router(detection_router(replies, max_text_chars))
     app.include_router(feedback_router(replies))
     app.include_router(media_router(replies))
+    app.include_router(people_router(replies))
     return app

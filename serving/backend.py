@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -17,16 +18,24 @@ from emoheal import __version__
 from emoheal.bento.store import MEDIA_DIR, SAFETY_DIR, SETTINGS_FILE
 from emoheal.emotion.artifacts import read_meta
 from emoheal.emotion.predictor import Prediction
+from emoheal.monitoring.records import RecordStore
 from emoheal.retrieval.config import settings_from_config
 from emoheal.session.runner import RunnerPaths, SessionRunner
 from emoheal.settings import GRAPH_FILE, INDEX_DIR, Bundle, Serving
 from emoheal.settings.base import validate
+from emoheal.store.database import open_store
+from emoheal.store.engine import redacted, store_url
+from emoheal.store.people import People
+from emoheal.store.retention import apply_retention
 from emoheal.utils.io import read_json
 
 log = logging.getLogger("emoheal.serving")
 RUNTIMES = ("onnx-int8", "onnx", "torch")
-ENV_OVERRIDES = {"EMOHEAL_FEEDBACK_DB": "feedback_db", "EMOHEAL_RECORDS_DB": "records_db", "EMOHEAL_LOCALE": "locale",
-                 "EMOHEAL_MAX_TEXT_CHARS": "max_text_chars", "EMOHEAL_WORKERS": "workers",
+RETENTION_EVERY_S = 86_400.0
+# (EMOHEAL_STORE_URL, which wins over store_url and store_file, is read where the store opens:
+# emoheal.store.engine.store_url, so the CLI honours it too)
+ENV_OVERRIDES = {"EMOHEAL_STORE_FILE": "store_file", "EMOHEAL_RETENTION_DAYS": "retention_days",
+                 "EMOHEAL_LOCALE": "locale", "EMOHEAL_MAX_TEXT_CHARS": "max_text_chars", "EMOHEAL_WORKERS": "workers",
                  "EMOHEAL_SESSION_THREADS": "session_threads"}
 CONTENT_TYPES = {".flac": "audio/flac", ".wav": "audio/wav", ".ogg": "audio/ogg", ".mp3": "audio/mpeg",
                  ".m4a": "audio/mp4", ".mp4": "video/mp4", ".webm": "video/webm", ".mkv": "video/x-matroska",
@@ -120,17 +129,18 @@ class Backend:
                             str(self.session_dir / INDEX_DIR), str(self.session_dir / SAFETY_DIR))
         # the retrieval settings the bundle carries: what `make bento` composed from conf/retrieval
         _, sequence = settings_from_config(self.settings["retrieval"])
-        self.runner = SessionRunner(paths, locale=self.settings["locale"], feedback_db=self.settings["feedback_db"],
+        # one store for people's data and the monitoring records (never text): SQLite beside the
+        # server, or the PostgreSQL database every replica shares; migrated to the newest schema here
+        self.store_url = store_url(self.settings["store_url"], self.settings["store_file"])
+        self.engine = open_store(self.store_url)
+        log.info("store: %s", redacted(self.store_url))
+        self.runner = SessionRunner(paths, locale=self.settings["locale"], store=self.engine,
                                     predictor=predictor, max_text_chars=self.settings["max_text_chars"],
                                     sequence=sequence)
         self.items = self.runner.index.items.set_index("id", drop=False)
         self.session_limiter = CapacityLimiter(self.settings["session_threads"])
-        from emoheal.monitoring.records import RecordStore
-
-        # derived request records for monitoring (never text); next to the feedback store by default
-        records_db = self.settings["records_db"] or str(Path(self.settings["feedback_db"]).with_name(
-            "records.sqlite"))
-        self.records = RecordStore(records_db)
+        self.records = RecordStore(self.engine)
+        self.people = People(self.engine)
         self.media_root = (self.session_dir / MEDIA_DIR).resolve()
         self.versions = {"emoheal": __version__, "emotion_model": self.meta["version"],
                          "registry_version": self.bundle.get("registry_version"), "runtime": self.runtime,
@@ -159,6 +169,29 @@ class Backend:
     @property
     def store(self):
         return self.runner.store
+
+    def apply_retention(self) -> dict[str, int]:
+        """Delete what is older than `retention_days` (the service does it once a day)."""
+        removed = apply_retention(self.engine, self.settings["retention_days"])
+        log.info("retention (%d days): removed %s", self.settings["retention_days"], removed)
+        return removed
+
+    def start_retention(self, every_s: float = RETENTION_EVERY_S) -> threading.Event:
+        """Apply retention now and then every `every_s` seconds, in a daemon thread; set the returned
+        event to stop it. Every replica does it: deleting what is old twice deletes nothing more."""
+        stop = threading.Event()
+
+        def loop():
+            while True:
+                try:
+                    self.apply_retention()
+                except Exception as exc:  # a store that is briefly unreachable: try again next time
+                    log.error("retention failed: %s", type(exc).__name__)
+                if stop.wait(every_s):
+                    return
+
+        threading.Thread(target=loop, name="emoheal-retention", daemon=True).start()
+        return stop
 
     async def predict(self, texts: list[str]) -> list[Prediction]:
         """Detection without blocking the event loop: the remote detector's async call, or a thread."""
@@ -195,7 +228,7 @@ class Backend:
             found = self.media(item_id, "audio")
             return None if found is None else found[0]
 
-        cache = Path(self.settings["feedback_db"]).with_name("mix")  # rendered mixes live beside the stores
+        cache = Path(self.settings["store_file"]).with_name("mix")  # this server's cache, beside its SQLite file
         return cached_mix(tracks, resolve, cache, fmt)
 
     def media(self, item_id: str, kind: str) -> tuple[Path, str] | None:

@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from emoheal.session.runner import SessionInputError
 from serving.batching import DetectorUnavailable
+from serving.identity import NOT_YOURS, UNAUTHORIZED, NotYours, Unauthorized
 from serving.middleware import REQUEST_ID
 from serving.replies import NotReady, Replies
 
@@ -31,6 +32,9 @@ def validation_answer(replies: Replies, problems: list[dict], max_text_chars: in
                              f"at most {max_text_chars:,} are accepted", "text")
     if field == "text" and kind == "string_too_short":
         return replies.error(422, "text_empty", "text is empty: write a few words about how you feel", "text")
+    if field == "user" and kind == "extra_forbidden":
+        return replies.error(422, "validation_error", "user is no longer accepted: a person is known by a bearer "
+                             "token (POST /users), sent as `Authorization: Bearer <token>`", "user")
     if field is None and kind == "missing":
         return replies.error(422, "validation_error", "send a JSON object body (see /docs.json)")
     more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
@@ -47,6 +51,16 @@ def add_error_handlers(app: FastAPI, replies: Replies, max_text_chars: int) -> N
     @app.exception_handler(SessionInputError)
     async def bad_session_input(_: Request, exc: SessionInputError):
         return error(422, exc.code, str(exc), exc.field)
+
+    @app.exception_handler(Unauthorized)
+    async def unauthorized(_: Request, __: Unauthorized):
+        response = error(401, "unauthorized", UNAUTHORIZED)
+        response.headers["WWW-Authenticate"] = 'Bearer realm="emoheal"'
+        return response
+
+    @app.exception_handler(NotYours)
+    async def not_yours(_: Request, __: NotYours):
+        return error(403, "forbidden", NOT_YOURS, "session_id")
 
     @app.exception_handler(NotReady)
     async def not_ready(_: Request, __: NotReady):

@@ -14,7 +14,7 @@ from contextvars import ContextVar
 
 REQUEST_ID: ContextVar[str] = ContextVar("emoheal_request_id", default="-")
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
-JSON_POSTS = ("/detect", "/session", "/feedback")
+JSON_POSTS = ("/detect", "/session", "/feedback")  # POST /users takes no body
 log = logging.getLogger("emoheal.serving.access")
 
 

@@ -23,6 +23,10 @@ ERRORS = {400: {"model": ErrorResponse, "description": "invalid JSON"},
           415: {"model": ErrorResponse, "description": "not JSON"},
           422: {"model": ErrorResponse, "description": "a field is missing, of the wrong type or out of range"},
           503: {"model": ErrorResponse, "description": "loading, or the detector is busy (see Retry-After)"}}
+# ... and a route that takes a person's token (serving/identity.py)
+AUTH_ERRORS = {401: {"model": ErrorResponse, "description": "missing, malformed or unknown bearer token"},
+               403: {"model": ErrorResponse, "description": "a session that is not one of this profile's"},
+               503: ERRORS[503]}
 
 
 def finite(value: Any) -> Any:

@@ -5,13 +5,14 @@ routes that take the person's text, so the two that append a monitoring record."
 # detection_router (their text limit is a setting) as real classes, not as names to look up here.
 import time
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from starlette.background import BackgroundTask
 
 from emoheal.monitoring.records import derive
 from emoheal.session.runner import check_text, detect_language
 from serving import metrics
-from serving.replies import ERRORS, FiniteJSONResponse, Replies
+from serving.identity import BEARER, caller
+from serving.replies import AUTH_ERRORS, ERRORS, FiniteJSONResponse, Replies
 from serving.schemas import DetectResponse, SessionResponse, request_models
 
 
@@ -44,13 +45,16 @@ def detection_router(replies: Replies, max_text_chars: int) -> APIRouter:
                 "top": [{"label": k, "probability": v} for k, v in ranked]}
         return recorded(replies, body, loaded, "detect", text, started)
 
-    @router.post("/session", response_model=SessionResponse, responses=ERRORS,
+    @router.post("/session", response_model=SessionResponse, responses={**ERRORS, 401: AUTH_ERRORS[401]},
+                 dependencies=BEARER,
                  summary="a three-stage session for a text (crisis resources instead when the text signals risk; "
-                         "a check-in question first when the screen is unsure)")
-    async def session(body: SessionRequest):
+                         "a check-in question first when the screen is unsure); with a profile's token, "
+                         "personalised and kept in its history")
+    async def session(body: SessionRequest, request: Request):
         started = time.perf_counter()
         loaded = replies.backend()
-        result = await loaded.session(body.text, body.goal, body.minutes, body.lang, body.user, body.check_in,
+        profile = await caller(request, replies, required=False)
+        result = await loaded.session(body.text, body.goal, body.minutes, body.lang, profile, body.check_in,
                                       body.seed)
         payload = loaded.session_payload(result)
         metrics.session(payload)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
 from emoheal.session.feedback import FeedbackError, UnknownSessionError
 from serving import metrics
-from serving.replies import ERRORS, Replies
+from serving.identity import BEARER, NotYours, caller
+from serving.replies import AUTH_ERRORS, ERRORS, Replies
 from serving.schemas import FeedbackRequest, FeedbackResponse
 
 
@@ -15,9 +16,9 @@ def feedback_router(replies: Replies) -> APIRouter:
     router = APIRouter()
     error = replies.error
 
-    @router.post("/feedback", response_model=FeedbackResponse, responses=ERRORS,
-                 summary="a stage rating, or the two study questions")
-    async def feedback(body: FeedbackRequest):
+    @router.post("/feedback", response_model=FeedbackResponse, responses={**ERRORS, **AUTH_ERRORS},
+                 dependencies=BEARER, summary="a stage rating, or the two study questions, for one of your sessions")
+    async def feedback(body: FeedbackRequest, request: Request):
         loaded = replies.backend()
         stage_form = body.stage is not None
         study_form = body.reflected is not None or body.calmer is not None
@@ -26,13 +27,17 @@ def feedback_router(replies: Replies) -> APIRouter:
                          "and calmer (1-5)", "stage")
         if stage_form and "rating" not in body.model_fields_set:
             return error(422, "validation_error", "rating is missing (1-5, or null for skipped)", "rating")
+        profile = await caller(request, replies)
+        exists, owner = await run_in_threadpool(loaded.store.owner, body.session_id)
+        if not exists or owner != profile:  # one answer for both: nothing says whether the session exists
+            raise NotYours
         try:  # the store writes to disk: off the event loop
             if stage_form:
                 await run_in_threadpool(loaded.store.add_feedback, body.session_id, body.stage, body.rating)
             else:
                 await run_in_threadpool(loaded.store.add_study_answers, body.session_id, body.reflected, body.calmer)
-        except UnknownSessionError as exc:
-            return error(404, "unknown_session", str(exc), "session_id")
+        except UnknownSessionError:  # erased in between
+            raise NotYours from None
         except FeedbackError as exc:
             return error(422, "validation_error", str(exc))
         metrics.feedback("stage" if stage_form else "study", body)

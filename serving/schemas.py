@@ -10,7 +10,6 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
 
 STAGE_NAMES = ("match", "guide", "target")
-UserId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 SessionId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
 Rating = Annotated[int, Field(ge=1, le=5, strict=True)]
 
@@ -35,7 +34,6 @@ def request_models(max_chars: int) -> tuple[type[Strict], type[Strict]]:
                                         description="session length; the planner's limits apply")] | None, None),
         lang=(Annotated[str, Field(strict=True, max_length=8, description="en or zh; null: from the text")] | None,
               None),
-        user=(UserId | None, None),
         seed=(Annotated[int, Field(strict=True, ge=0, lt=2**32, description="the same seed gives the same "
                                    "sequence of tracks; null: a fresh one (returned in timeline.seed)")] | None, None),
         check_in=(Literal["yes", "no"] | None,
@@ -233,3 +231,47 @@ class Readiness(Stamped):
     parts: dict[str, bool]
     detail: str | None = None
     warnings: list[str] = []
+
+
+class ProfileCreated(Stamped):
+    token: str = Field(description="the profile's bearer token: send it as `Authorization: Bearer <token>`. Shown "
+                                   "once; the service keeps only its hash, so a lost token cannot be recovered")
+    created: float
+
+
+class HistoryStage(BaseModel):
+    stage: Literal["match", "guide", "target"]
+    item: str
+    tracks: list[str]
+    rating: int | None = Field(description="the rating given (1-5); null: skipped or not rated")
+
+
+class StudyAnswers(BaseModel):
+    reflected: int | None
+    calmer: int | None
+
+
+class HistorySession(BaseModel):
+    session_id: str
+    time: float = Field(description="Unix time the session was made")
+    goal: str
+    stages: list[HistoryStage]
+    study: StudyAnswers | None
+
+
+class History(Stamped):
+    sessions: list[HistorySession] = Field(description="newest first; never text (none is stored)")
+    retention_days: int = Field(description="anything older is deleted")
+
+
+class Export(Stamped):
+    profile: dict[str, Any]
+    sessions: list[dict[str, Any]]
+    stage_ratings: list[dict[str, Any]]
+    study_answers: list[dict[str, Any]]
+    preferences: dict[str, Any] = Field(description="what the ratings taught: the leanings a session is nudged by")
+    retention_days: int = Field(description="anything older is deleted")
+
+
+class Erased(Stamped):
+    erased: dict[str, int] = Field(description="what was removed, by kind; the token no longer works")

@@ -95,6 +95,7 @@ class EmoHeal:
         predictor = load_predictor(emotion_dir, runtime, detector["threads"])
         batcher = AdaptiveBatcher(predictor, detector["max_batch_size"], detector["max_latency_ms"])
         STATE["backend"] = Backend(emotion_dir, session_dir, predictor=batcher, settings=SETTINGS)
+        STATE["backend"].start_retention()  # now, then once a day
         log.info("service ready: %s", STATE["backend"].versions)
         settle_heap()
         sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)

@@ -53,7 +53,12 @@
     blocked: 'Your browser blocked playback. Press “Resume the session” to continue.',
     noPlayable: 'There is no music to play in this session.',
     streamFallback: 'Playing track by track (the continuous stream could not be loaded).',
+    noStorage: 'This browser keeps no data for this page, so ratings and history are off.',
+    forgotten: 'Done: your sessions and ratings are erased, and this browser no longer holds a key.',
+    forgetConfirm: 'Erase your sessions, ratings and what they taught EmoHeal? This cannot be undone.',
   };
+  const TOKEN_KEY = 'emoheal.profile-token';
+  const HISTORY_SHOWN = 8;
 
   // ---------------------------------------------------------------------------
   // Small DOM helpers
@@ -106,6 +111,12 @@
     calmerLegend: $('calmer-legend'),
     sendStudy: $('send-study'),
     studyStatus: $('study-status'),
+    yours: $('yours'),
+    historyList: $('history-list'),
+    historyChart: $('history-chart'),
+    historyStatus: $('history-status'),
+    exportData: $('export-data'),
+    forgetMe: $('forget-me'),
   };
 
   /**
@@ -201,21 +212,71 @@
     }
   }
 
+  /**
+   * The anonymous profile this browser keeps: only an opaque key (the server stores its hash),
+   * in localStorage, sent as `Authorization: Bearer`. No name, no text.
+   */
+  const profile = {
+    get() {
+      try {
+        return window.localStorage.getItem(TOKEN_KEY);
+      } catch (_) {
+        return null;
+      }
+    },
+    set(token) {
+      try {
+        if (token) window.localStorage.setItem(TOKEN_KEY, token);
+        else window.localStorage.removeItem(TOKEN_KEY);
+        return true;
+      } catch (_) {
+        return false;
+      }
+    },
+    /** The key, created on first need; null where this browser keeps nothing. */
+    async ensure() {
+      const known = profile.get();
+      if (known) return known;
+      if (!profile.set('probe')) return null;
+      profile.set(null);
+      const created = await api.send('POST', '/users');
+      if (!created || typeof created.token !== 'string') throw new ApiError(MSG.badResponse);
+      profile.set(created.token);
+      return created.token;
+    },
+  };
+
   const api = {
-    /**
-     * POST JSON to a same-origin path. Resolves with the parsed body on 2xx; otherwise
-     * rejects with an ApiError carrying `body.error.message` or a friendly fallback.
-     */
+    /** POST JSON with this browser's key (created first when there is none). */
     async post(path, payload) {
+      const token = await profile.ensure();
+      try {
+        return await api.send('POST', path, payload, token);
+      } catch (err) {
+        // a key the server no longer knows (erased, or past the retention window): a new one, once
+        if (!(err instanceof ApiError) || err.status !== 401 || !token || path !== '/session') throw err;
+        profile.set(null);
+        return api.send('POST', path, payload, await profile.ensure());
+      }
+    },
+
+    /**
+     * A same-origin request. Resolves with the parsed body on 2xx; otherwise rejects with an
+     * ApiError carrying `body.error.message` or a friendly fallback.
+     */
+    async send(method, path, payload = undefined, token = null) {
       const controller = new AbortController();
       const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
+      const headers = { Accept: 'application/json' };
+      if (payload !== undefined) headers['Content-Type'] = 'application/json';
+      if (token) headers.Authorization = `Bearer ${token}`;
       try {
         let response;
         try {
           response = await fetch(path, {
-            method: 'POST',
-            headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
-            body: JSON.stringify(payload),
+            method,
+            headers,
+            body: payload === undefined ? undefined : JSON.stringify(payload),
             credentials: 'same-origin',
             cache: 'no-store',
             signal: controller.signal,
@@ -837,6 +898,7 @@
     try {
       await api.post('/feedback', { session_id: state.sessionId, stage: stageName, rating: Number(checked.value) });
       if (generation === state.generation) status.textContent = MSG.ratingSaved;
+      history.refresh();
     } catch (err) {
       if (generation === state.generation) status.textContent = err instanceof ApiError ? err.message : MSG.network;
     } finally {
@@ -881,6 +943,126 @@
       if (generation === state.generation) el.sendStudy.disabled = false;
     }
   }
+
+  // ---------------------------------------------------------------------------
+  // Your sessions: history, a small chart of the ratings, export, erasure
+  // ---------------------------------------------------------------------------
+
+  const GOAL_WORDS = { sleep: 'sleep', calm: 'calm', uplift: 'lift my mood' };
+
+  /** The mean of a session's stage ratings, or null when none was given. */
+  function meanRating(session) {
+    const given = (session.stages || []).map((s) => s.rating).filter((r) => Number.isInteger(r));
+    return given.length ? given.reduce((a, b) => a + b, 0) / given.length : null;
+  }
+
+  const history = {
+    /** Fetch and show this browser's sessions (nothing to show without a key). */
+    async refresh() {
+      const token = profile.get();
+      if (!token) {
+        el.yours.hidden = true;
+        return;
+      }
+      try {
+        const data = await api.send('GET', `/users/me/history?limit=${HISTORY_SHOWN * 3}`, undefined, token);
+        history.show(Array.isArray(data.sessions) ? data.sessions : [], data.retention_days);
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 401) {
+          profile.set(null);  // the server no longer knows this key (erased, or past retention)
+          el.yours.hidden = true;
+        }
+      }
+    },
+
+    show(sessions, retentionDays) {
+      el.yours.hidden = sessions.length === 0;
+      const when = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+      el.historyList.replaceChildren(...sessions.slice(0, HISTORY_SHOWN).map((s) => {
+        const rated = (s.stages || []).map((st) => `${STAGE_TITLES[st.stage] || st.stage}: ${
+          Number.isInteger(st.rating) ? `${st.rating}/5` : '–'}`).join(' · ');
+        return h('li', { class: 'history-item', 'data-session': s.session_id },
+          h('span', { class: 'history-when' }, when.format(new Date(s.time * 1000))),
+          h('span', { class: 'history-goal' }, GOAL_WORDS[s.goal] || s.goal),
+          h('span', { class: 'history-ratings' }, rated));
+      }));
+      if (Number.isFinite(retentionDays)) {
+        el.historyStatus.textContent = `Kept for ${retentionDays} days, then deleted.`;
+      }
+      history.chart(sessions.slice().reverse());
+    },
+
+    /** Mean stage rating per session, oldest to newest (1 at the bottom, 5 at the top). */
+    chart(sessions) {
+      const svg = el.historyChart;
+      const NS = svg.namespaceURI;
+      const points = sessions.map(meanRating).map((r, i) => [i, r]).filter(([, r]) => r !== null);
+      svg.replaceChildren();
+      svg.hidden = points.length === 0;
+      if (!points.length) return;
+      const x = (i) => 10 + (sessions.length > 1 ? (i / (sessions.length - 1)) * 300 : 150);
+      const y = (r) => 80 - ((r - 1) / 4) * 70;
+      for (const level of [1, 3, 5]) {
+        const rule = document.createElementNS(NS, 'line');
+        rule.setAttribute('x1', '10');
+        rule.setAttribute('x2', '310');
+        rule.setAttribute('y1', String(y(level)));
+        rule.setAttribute('y2', String(y(level)));
+        rule.setAttribute('class', 'history-rule');
+        svg.append(rule);
+      }
+      const line = document.createElementNS(NS, 'polyline');
+      line.setAttribute('points', points.map(([i, r]) => `${x(i).toFixed(1)},${y(r).toFixed(1)}`).join(' '));
+      line.setAttribute('class', 'history-line');
+      svg.append(line);
+      for (const [i, r] of points) {
+        const dot = document.createElementNS(NS, 'circle');
+        dot.setAttribute('cx', x(i).toFixed(1));
+        dot.setAttribute('cy', y(r).toFixed(1));
+        dot.setAttribute('r', '3');
+        dot.setAttribute('class', 'history-dot');
+        svg.append(dot);
+      }
+      const last = points[points.length - 1][1];
+      svg.setAttribute('aria-label', `Your ratings over your last ${points.length} rated session(s): `
+        + `the latest averaged ${last.toFixed(1)} out of 5.`);
+    },
+
+    /** Everything stored about this browser's profile, as a JSON file download. */
+    async download() {
+      const token = profile.get();
+      if (!token) return;
+      try {
+        const data = await api.send('GET', '/users/me/export', undefined, token);
+        const blob = new Blob([JSON.stringify(data, null, 2)], { type: 'application/json' });
+        const link = h('a', { href: URL.createObjectURL(blob), download: 'emoheal-my-data.json' });
+        document.body.append(link);
+        link.click();
+        link.remove();
+        setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+      } catch (err) {
+        el.historyStatus.textContent = err instanceof ApiError ? err.message : MSG.network;
+      }
+    },
+
+    /** Erase everything of this profile on the server, then forget the key here. */
+    async forget() {
+      const token = profile.get();
+      if (!token || !window.confirm(MSG.forgetConfirm)) return;
+      el.forgetMe.disabled = true;
+      try {
+        await api.send('DELETE', '/users/me', undefined, token);
+        profile.set(null);
+        el.historyList.replaceChildren();
+        el.historyChart.replaceChildren();
+        el.historyStatus.textContent = MSG.forgotten;
+      } catch (err) {
+        el.historyStatus.textContent = err instanceof ApiError ? err.message : MSG.network;
+      } finally {
+        el.forgetMe.disabled = false;
+      }
+    },
+  };
 
   /** When the session's music ends: bring the study questions into view. */
   function onSessionFinished() {
@@ -999,6 +1181,7 @@
         const safety = data && data.safety && typeof data.safety === 'object' ? data.safety : {};
         state.pending = safety.check_in && safety.check_in.answer === null ? { text: body.text, goal: body.goal } : null;
         showSession(data, body.goal);
+        history.refresh();
       }
     } catch (err) {
       failed = true;
@@ -1061,7 +1244,10 @@
     el.study.addEventListener('submit', onStudySubmit);
     el.checkInYes.addEventListener('click', () => onCheckInAnswer('yes'));
     el.checkInNo.addEventListener('click', () => onCheckInAnswer('no'));
+    el.exportData.addEventListener('click', () => history.download());
+    el.forgetMe.addEventListener('click', () => history.forget());
     updateCount();
+    history.refresh();
     player.updateUi();
   }
 

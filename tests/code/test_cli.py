@@ -141,6 +141,7 @@ EXPECTED_CODES = {
     "emoheal.session.runner.SessionInputError": 2,
     "emoheal.kg.planner.PlanInputError": 2,
     "emoheal.monitoring.monitor.MonitorInputError": 2,
+    "emoheal.store.engine.StoreURLError": 2,
     "hydra.errors.HydraException": 2,
     "emoheal.settings.base.ParamsError": 2,
     "emoheal.encoder.clamp3.verify.FixtureError": 2,

@@ -188,21 +188,24 @@ def test_session_command_prints_the_check_in_and_takes_the_answer(cli, paths, ru
 
 
 def test_repeated_low_ratings_of_fast_music_change_what_is_offered(paths, tmp_path):
-    runner = runner_for(paths, feedback_db=tmp_path / "feedback.sqlite")
+    runner = runner_for(paths, store=tmp_path / "store.sqlite")
     store = runner.store
-    assert store.version == 3
+    from emoheal.store.migrate import current, head
+
+    assert current(store.engine) == head()
+    alex = store.people.local("alex")  # the CLI's --user on one machine
     median_tempo = float(runner.index.items["tempo_bpm"].median())
 
     def mean_tempo(stage):
         return float(np.mean([t["measured"]["tempo_bpm"] for t in stage["tracks"]]))
 
     for k in range(4):  # on happy evenings the person rates fast music low and slow music high
-        session = runner.from_emotions({"joy": 0.9}, user="alex", seed=k)
+        session = runner.from_emotions({"joy": 0.9}, user=alex, seed=k)
         for stage in session["stages"]:
             store.add_feedback(session["session_id"], stage["name"], 1 if mean_tempo(stage) >= median_tempo else 5)
-    heard = store.recent_items("alex")
+    heard = store.recent_items(alex)
     assert len(heard) > 12, "every track heard counts, not only each stage's first"
-    after = runner.from_emotions({"anger": 0.9}, user="alex", seed=9)
+    after = runner.from_emotions({"anger": 0.9}, user=alex, seed=9)
     other = runner.from_emotions({"anger": 0.9}, exclude=heard, seed=9)  # same items left out, no ratings
     assert "slower" in after["personalisation"] and "left out" in after["personalisation"]
     assert not heard & {t["item_id"] for s in after["stages"] for t in s["tracks"]}
@@ -216,9 +219,9 @@ def test_repeated_low_ratings_of_fast_music_change_what_is_offered(paths, tmp_pa
 def test_feedback_is_validated_and_stores_no_text(paths, tmp_path):
     from emoheal.session.feedback import FeedbackError
 
-    runner = runner_for(paths, feedback_db=tmp_path / "fb.sqlite")
-    session = runner.run("Quietly-Unique-Phrase-5521 made me anxious all day", user="sam")
+    runner = runner_for(paths, store=tmp_path / "fb.sqlite")
     store = runner.store
+    session = runner.run("Quietly-Unique-Phrase-5521 made me anxious all day", user=store.people.local("sam"))
     store.add_feedback(session["session_id"], "match", None)  # skipped
     store.add_study_answers(session["session_id"], 4, 5)
     for stage, rating, message in (("match", 6, "1 to 5"), ("match", 2.5, "1 to 5"), ("coda", 3, "unknown stage")):
@@ -226,5 +229,5 @@ def test_feedback_is_validated_and_stores_no_text(paths, tmp_path):
             store.add_feedback(session["session_id"], stage, rating)
     with pytest.raises(FeedbackError, match="unknown session"):
         store.add_feedback("nope", "match", 3)
-    store.db.commit()
-    assert b"Quietly-Unique-Phrase" not in (tmp_path / "fb.sqlite").read_bytes()
+    written = list(tmp_path.glob("fb.sqlite*"))  # the database and its write-ahead log
+    assert written and not any(b"Quietly-Unique-Phrase" in f.read_bytes() for f in written)

@@ -57,7 +57,7 @@ def bundle(ci_pipeline, kg_graph, serving_items, tmp_path_factory) -> dict:
     for name in ("thresholds.json", "calibration.json"):
         shutil.copy2(model_root / name, emotion / name)
     composed = compose()
-    composed["serving"]["feedback_db"] = str(tmp / "state" / "feedback.sqlite")
+    composed["serving"]["store_file"] = str(tmp / "state" / "store.sqlite")
     settings = bundle_settings(composed, kg_graph, "descriptors", "safety-ci")  # as `emoheal bento import` writes
     session = make_session_dir(tmp / "session", kg_graph, serving_items, settings)
     shutil.copytree(ci_pipeline["params"]["safety"]["model"], session / "safety")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 
 import pytest
 
@@ -144,21 +145,32 @@ def test_the_check_in_flow(client, backend):
                  "check_in")
 
 
+def profile(client) -> dict:
+    """A new profile's Authorization header."""
+    r = client.post("/users")
+    assert r.status_code == 201, r.text
+    return {"Authorization": f"Bearer {r.json()['token']}"}
+
+
 def test_feedback_per_stage_and_the_study_questions(client):
-    session = client.post("/session", json={"text": TEXT}).json()
+    me = profile(client)
+    session = client.post("/session", json={"text": TEXT}, headers=me).json()
     sid = session["session_id"]
     for stage, rating in (("match", 4), ("guide", None), ("target", 5)):
-        r = client.post("/feedback", json={"session_id": sid, "stage": stage, "rating": rating})
+        r = client.post("/feedback", json={"session_id": sid, "stage": stage, "rating": rating}, headers=me)
         assert r.status_code == 200 and r.json()["recorded"] == "stage", r.text
-    r = client.post("/feedback", json={"session_id": sid, "reflected": 4, "calmer": 5})
+    r = client.post("/feedback", json={"session_id": sid, "reflected": 4, "calmer": 5}, headers=me)
     assert r.status_code == 200 and r.json()["recorded"] == "study"
-    assert_error(client.post("/feedback", json={"session_id": "0" * 32, "stage": "match", "rating": 3}),
-                 404, "unknown_session", "session_id")
-    assert_error(client.post("/feedback", json={"session_id": sid, "stage": "match", "rating": 6}),
+    assert_error(client.post("/feedback", json={"session_id": "0" * 32, "stage": "match", "rating": 3}, headers=me),
+                 403, "forbidden", "session_id")
+    assert_error(client.post("/feedback", json={"session_id": sid, "stage": "match", "rating": 6}, headers=me),
                  422, "validation_error", "rating")
-    assert_error(client.post("/feedback", json={"session_id": sid, "reflected": 4}), 422, "validation_error")
-    assert_error(client.post("/feedback", json={"session_id": sid, "stage": "match", "reflected": 3, "calmer": 2}),
-                 422, "validation_error")
+    assert_error(client.post("/feedback", json={"session_id": sid, "reflected": 4}, headers=me), 422,
+                 "validation_error")
+    assert_error(client.post("/feedback", json={"session_id": sid, "stage": "match", "reflected": 3, "calmer": 2},
+                             headers=me), 422, "validation_error")
+    assert_error(client.post("/feedback", json={"session_id": sid, "stage": "match", "rating": 3}), 401,
+                 "unauthorized")
 
 
 def test_media_supports_range_requests_and_refuses_unknown_ids(client, serving_items):
@@ -248,7 +260,10 @@ def test_the_web_page_and_its_assets_are_local(client):
 def test_openapi_documents_the_errors_and_the_limit(client):
     schema = client.get("/openapi.json").json()
     assert {"/detect", "/session", "/feedback", "/media/{item_id}", "/session/{session_id}/mix", "/healthz",
-            "/readyz"} <= set(schema["paths"])
+            "/readyz", "/users", "/users/me/history", "/users/me/export", "/users/me"} <= set(schema["paths"])
+    assert schema["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+    assert {"401", "403"} <= set(schema["paths"]["/feedback"]["post"]["responses"])
+    assert "user" not in schema["components"]["schemas"]["SessionRequest"]["properties"]
     assert "422" in schema["paths"]["/detect"]["post"]["responses"]
     text = schema["components"]["schemas"]["DetectRequest"]["properties"]["text"]
     assert text["maxLength"] == 2000 and text["minLength"] == 1
@@ -298,10 +313,15 @@ def test_requests_leave_derived_records_and_never_the_text(client, backend):
     before = len(backend.records.frame())
     first = client.post("/session", json={"text": secret}).json()
     client.post("/detect", json={"text": secret})
-    session = client.post("/session", json={"text": TEXT}).json()
-    client.post("/feedback", json={"session_id": session["session_id"], "stage": "match", "rating": 4})
+    me = profile(client)
+    session = client.post("/session", json={"text": TEXT}, headers=me).json()
+    client.post("/feedback", json={"session_id": session["session_id"], "stage": "match", "rating": 4}, headers=me)
+    crisis = client.post("/session", json={"text": "Ottoline here. I want to end my life tonight."}, headers=me).json()
+    assert crisis["safety"]["level"] == "high" and not crisis["stages"]
     frame = backend.records.frame()
     new = frame.iloc[before:]
+    assert list(new["risk_level"])[-1] == "high"  # a crisis answer is recorded as its level only
+    new = new.iloc[:-1]
     assert list(new["endpoint"]) == ["session", "detect", "session"]
     # a session the screen stopped before the emotion model (a check-in) has no emotions to record
     assert list(new["top_probability"].isna()) == [first["emotions"] is None, False, False]
@@ -310,8 +330,8 @@ def test_requests_leave_derived_records_and_never_the_text(client, backend):
     assert json.loads(new["stages"].iloc[-1])[0]["name"] == "match" and new["goal"].iloc[-1] == "sleep"
     ratings = backend.records.frame(table="ratings")
     assert ((ratings["session_id"] == session["session_id"]) & (ratings["rating"] == 4)).any()
-    raw = backend.records.path.read_bytes()
-    assert b"Ottoline" not in raw and b"harbour" not in raw
+    written = list(Path(backend.settings["store_file"]).parent.glob("store.sqlite*"))  # with its write-ahead log
+    assert written and not any(b"Ottoline" in f.read_bytes() or b"harbour" in f.read_bytes() for f in written)
 
 
 @pytest.mark.parametrize("threads", [1, 3])

@@ -6,6 +6,7 @@ session in Debian's Chromium driven by Playwright, and a short locust load run."
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import json
 import os
 import re
@@ -19,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.helpers import ROOT, write_params
+from tests.helpers import ROOT, run_stage, write_params
 from tests.serving.conftest import write_tone
 
 BIN = Path(sys.executable).parent
@@ -57,7 +58,7 @@ def workspace(ci_pipeline, kg_graph, serving_items, tmp_path_factory) -> dict:
     params = {**ci_pipeline["params"], "paths": {**ci_pipeline["params"]["paths"], "kg": "models/kg",
                                                  "corpus": "models/corpus"}}
     env = {**os.environ, **ci_pipeline["env"], "BENTOML_HOME": str(tmp / "bentoml"), "BENTOML_DO_NOT_TRACK": "True",
-           "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "EMOHEAL_FEEDBACK_DB": str(tmp / "feedback.sqlite"),
+           "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "EMOHEAL_STORE_FILE": str(tmp / "store.sqlite"),
            "PATH": f"{BIN}:{os.environ.get('PATH', '')}"}
     return {"root": root, "params_file": write_params(params, root / "params.yaml"), "env": env, "tmp": tmp}
 
@@ -76,32 +77,42 @@ def built(workspace) -> dict:
     return {"import": imported.stdout, "tag": tag}
 
 
+@contextlib.contextmanager
+def serving(tag: str, env: dict, folder: Path, name: str = "server"):
+    """`bentoml serve` of the built Bento on a free loopback port, until it answers /readyz;
+    yields {"url", "log"} and stops it afterwards."""
+    port = free_port()
+    log_path = folder / f"{name}.log"
+    log = open(log_path, "w")  # noqa: SIM115 - closed at the end
+    proc = subprocess.Popen([str(BIN / "bentoml"), "serve", tag, "--host", "127.0.0.1", "--port", str(port)],
+                            cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 180
+        while time.time() < deadline:
+            try:
+                if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert proc.poll() is None, log_path.read_text()[-4000:]
+            time.sleep(1)
+        else:
+            pytest.fail("the service did not become ready:\n" + log_path.read_text()[-4000:])
+        yield {"url": url, "log": log_path}
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+
+
 @pytest.fixture(scope="module")
 def server(workspace, built):
-    port = free_port()
-    log = open(workspace["tmp"] / "server.log", "w")  # noqa: SIM115 - closed at teardown
-    proc = subprocess.Popen([str(BIN / "bentoml"), "serve", built["tag"], "--host", "127.0.0.1", "--port", str(port)],
-                            cwd=workspace["tmp"], env=workspace["env"], stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 180
-    while time.time() < deadline:
-        try:
-            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        assert proc.poll() is None, (workspace["tmp"] / "server.log").read_text()[-4000:]
-        time.sleep(1)
-    else:
-        pytest.fail("the service did not become ready:\n" + (workspace["tmp"] / "server.log").read_text()[-4000:])
-    yield {"url": url, "log": workspace["tmp"] / "server.log"}
-    os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-    log.close()
+    with serving(built["tag"], workspace["env"], workspace["tmp"]) as served:
+        yield served
 
 
 def test_the_bento_bundles_models_code_data_and_page(workspace, built):
@@ -147,7 +158,8 @@ def test_the_bento_bundles_models_code_data_and_page(workspace, built):
 
 def test_served_api_end_to_end(server):
     url = server["url"]
-    session = httpx.post(f"{url}/session", json={"text": TEXT}, timeout=30)
+    me = {"Authorization": f"Bearer {httpx.post(f'{url}/users').json()['token']}"}
+    session = httpx.post(f"{url}/session", json={"text": TEXT}, headers=me, timeout=30)
     assert session.status_code == 200, session.text
     body = session.json()
     assert [s["name"] for s in body["stages"]] == ["match", "guide", "target"]
@@ -155,8 +167,10 @@ def test_served_api_end_to_end(server):
     assert session.headers["x-request-id"] == body["request_id"]
     audio = httpx.get(url + body["stages"][0]["item"]["audio_url"], headers={"Range": "bytes=0-31"})
     assert audio.status_code == 206 and audio.content[:4] == b"fLaC"
-    r = httpx.post(f"{url}/feedback", json={"session_id": body["session_id"], "stage": "target", "rating": 5})
+    r = httpx.post(f"{url}/feedback", json={"session_id": body["session_id"], "stage": "target", "rating": 5},
+                   headers=me)
     assert r.status_code == 200
+    assert httpx.get(f"{url}/users/me/history", headers=me).json()["sessions"][0]["stages"][2]["rating"] == 5
     bad = httpx.post(f"{url}/session", content=b"{not json", headers={"content-type": "application/json"})
     assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_json"
     assert httpx.get(f"{url}/healthz").json()["status"] == "ok"
@@ -202,7 +216,8 @@ def test_schemathesis_finds_no_server_errors_and_schema_conformance(server, tmp_
         capture_output=True, text=True, timeout=400, cwd=tmp_path, env={**os.environ, "NO_COLOR": "1"})
     output = result.stdout[-6000:] + result.stderr[-2000:]
     assert result.returncode == 0, output
-    assert re.search(r"Tested:\s+7\b", result.stdout), output  # detect, session, feedback, mix, media, healthz, readyz
+    # detect, session, feedback, mix, media, healthz, readyz, and users, its history, export and erasure
+    assert re.search(r"Tested:\s+11\b", result.stdout), output
 
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is installed by `make setup`")
@@ -248,6 +263,12 @@ def test_browser_session_in_chromium(server, ci_pipeline):
         page.check("#calmer-5")
         page.click("#send-study")
         page.wait_for_function("() => document.querySelector('#study-status').textContent.includes('Thank you')")
+        # the page keeps an anonymous key (never a name or the words) and shows the sessions it made
+        token = page.evaluate("() => localStorage.getItem('emoheal.profile-token')")
+        assert token and token.startswith("eh_") and TEXT not in page.evaluate("() => JSON.stringify(localStorage)")
+        page.wait_for_selector("#yours:not([hidden]) .history-item", timeout=15_000)
+        page.wait_for_function("() => document.querySelector('#history-list').textContent.includes('4/5')")
+        assert page.locator("#history-chart circle").count() == 1
         page.click("#play-session")
         page.wait_for_function("() => document.querySelector('#session-audio').currentTime > 0", timeout=15_000)
         assert page.get_attribute("article.stage-card.playing", "data-stage") == "match"
@@ -327,6 +348,16 @@ def test_browser_session_in_chromium(server, ci_pipeline):
         page.wait_for_timeout(2500)
         assert clock() >= before + 2, "the clock holds the session's time through a failed track"
         assert page.get_attribute("article.stage-card.playing", "data-stage") == "guide"
+        # erasure from the page: the key is gone here and dead on the server
+        page.on("dialog", lambda dialog: dialog.accept())
+        with page.expect_download() as download:
+            page.click("#export-data")
+        assert json.loads(Path(download.value.path()).read_text())["sessions"]
+        page.click("#forget-me")
+        page.wait_for_function("() => document.querySelector('#history-status').textContent.includes('erased')")
+        assert page.evaluate("() => localStorage.getItem('emoheal.profile-token')") is None
+        gone = httpx.get(server["url"] + "/users/me/history", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        assert gone.status_code == 401
         browser.close()
     assert no_scroll, "the page scrolls sideways on a phone"
     assert all(u.startswith(server["url"]) for u in requests), [u for u in requests if not u.startswith(server["url"])]
@@ -342,3 +373,90 @@ def test_short_load_run_has_no_errors(server, tmp_path):
     total = next(line for line in stats.splitlines() if ",Aggregated," in line).split(",")
     requests, failures = int(total[2]), int(total[3])
     assert requests > 50 and failures == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+@pytest.fixture(scope="module")
+def replicas(workspace, built):
+    """Two `bentoml serve` replicas of the built Bento on two loopback ports, sharing one real
+    PostgreSQL server (tests/pg_server.py) as their store."""
+    from tests.pg_server import postgres
+
+    with postgres() as url:
+        env = {**workspace["env"], "EMOHEAL_STORE_URL": url}
+        folders = [workspace["tmp"] / name for name in ("replica-a", "replica-b")]
+        for folder in folders:
+            folder.mkdir(exist_ok=True)
+        with serving(built["tag"], env, folders[0], "replica-a") as a, \
+                serving(built["tag"], env, folders[1], "replica-b") as b:
+            yield {"a": a["url"], "b": b["url"], "store": url, "logs": [a["log"], b["log"]], "answered": []}
+
+
+def _store_rows(url: str, query: str) -> list:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as db:
+            return db.execute(text(query)).all()
+    finally:
+        engine.dispose()
+
+
+def test_a_rating_through_one_replica_shapes_the_next_session_through_the_other(replicas):
+    a, b = replicas["a"], replicas["b"]
+    me = {"Authorization": f"Bearer {httpx.post(f'{a}/users').json()['token']}"}
+    first = httpx.post(f"{a}/session", json={"text": TEXT, "seed": 1}, headers=me, timeout=60).json()
+    for stage in first["stages"]:
+        r = httpx.post(f"{a}/feedback", json={"session_id": first["session_id"], "stage": stage["name"],
+                                               "rating": 1}, headers=me)
+        assert r.status_code == 200, r.text
+    second = httpx.post(f"{b}/session", json={"text": TEXT, "seed": 1}, headers=me, timeout=60).json()
+    replicas["answered"] += [first["request_id"], second["request_id"]]
+    assert second["personalisation"] and "left out" in second["personalisation"], second["personalisation"]
+    heard = {t["item_id"] for s in first["stages"] for t in s["tracks"]}
+    assert not heard & {t["item_id"] for s in second["stages"] for t in s["tracks"]}
+    history = httpx.get(f"{b}/users/me/history", headers=me).json()["sessions"]
+    assert [h["session_id"] for h in history] == [second["session_id"], first["session_id"]]
+    assert {s["rating"] for s in history[1]["stages"]} == {1}
+    # the token made on A is known to B; another person's token is not let near this session
+    other = {"Authorization": f"Bearer {httpx.post(f'{b}/users').json()['token']}"}
+    refused = httpx.post(f"{b}/feedback", json={"session_id": first["session_id"], "stage": "match", "rating": 5},
+                         headers=other)
+    assert refused.status_code == 403
+
+
+def test_under_load_on_both_replicas_every_answer_has_exactly_one_record(replicas, workspace, ci_pipeline):
+    urls = [replicas["a"], replicas["b"]]
+    texts = [TEXT, "I feel so tired and low tonight.", "Thank you so much, this made my day!",
+             "My chest is tight and I can't stop worrying about money."]
+
+    def ask(i: int) -> str | None:
+        endpoint = "/detect" if i % 3 == 0 else "/session"
+        r = httpx.post(urls[i % 2] + endpoint, json={"text": texts[i % len(texts)]}, timeout=120)
+        return r.json()["request_id"] if r.status_code == 200 else None
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:  # 8 clients, both replicas, loopback only
+        answered = [rid for rid in pool.map(ask, range(96)) if rid]
+    assert len(answered) >= 90, f"only {len(answered)} of 96 answered"
+    replicas["answered"] += answered
+    wanted = set(replicas["answered"])
+    deadline = time.time() + 60  # a record is appended just after its answer is sent
+    while time.time() < deadline:
+        rows = _store_rows(replicas["store"], "SELECT request_id, count(*) FROM records GROUP BY request_id")
+        if wanted <= {r[0] for r in rows}:
+            break
+        time.sleep(0.5)
+    counts = dict(rows)
+    assert set(counts) == wanted, f"missing {len(wanted - set(counts))}, unknown {len(set(counts) - wanted)}"
+    assert all(n == 1 for n in counts.values()), {k: n for k, n in counts.items() if n != 1}
+    # `emoheal monitor` on the shared store sees the traffic of both replicas
+    reference = Path(ci_pipeline["params"]["paths"]["monitoring"])
+    if not (reference / "reference.json").is_file():
+        run_stage("monitor_reference", ci_pipeline["params_file"], ci_pipeline["env"])
+    out = workspace["tmp"] / "monitor-replicas"
+    result = subprocess.run([str(BIN / "emoheal"), "monitor", "--store", replicas["store"], "--since", "all",
+                             "--reference", str(reference), "--params", str(ci_pipeline["params_file"]),
+                             "--out", str(out), "--no-mlflow", "--json"],
+                            capture_output=True, text=True, timeout=300, env=workspace["env"])
+    assert result.returncode in (0, 1), result.stderr[-3000:]
+    assert json.loads((out / "monitor.json").read_text())["records"]["n"] == len(wanted)

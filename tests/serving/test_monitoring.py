@@ -55,13 +55,14 @@ def dev_texts(label: str | None = None, n: int = 120, seed: int = 7) -> list[str
     return texts[:n]
 
 
-def serve(client, backend, path: Path, texts: list[str], endpoint: str = "/session") -> list[dict]:
+def serve(client, backend, path: Path, texts: list[str], endpoint: str = "/session",
+          headers: dict | None = None) -> list[dict]:
     from emoheal.monitoring.records import RecordStore
 
     backend.records = RecordStore(path)
     answers = []
     for text in texts:
-        response = client.post(endpoint, json={"text": text})
+        response = client.post(endpoint, json={"text": text}, headers=headers or {})
         assert response.status_code == 200, response.text
         answers.append(response.json())
     return answers
@@ -121,7 +122,8 @@ def test_monitor_logs_to_mlflow_and_no_output_holds_a_text(client, backend, ci_p
     monkeypatch.setenv("MLFLOW_TRACKING_URI", ci_pipeline["env"]["MLFLOW_TRACKING_URI"])
     secret = "My neighbour Zebulon Quartermaine keeps me awake, I feel so anxious"
     texts = [secret, *dev_texts(n=60, seed=11)]
-    answers = serve(client, backend, tmp_path / "records.sqlite", texts)
+    me = {"Authorization": f"Bearer {client.post('/users').json()['token']}"}
+    answers = serve(client, backend, tmp_path / "records.sqlite", texts, headers=me)
     rng = np.random.default_rng(0)
     reflected = rng.integers(1, 6, size=len(answers))
     calmer = np.clip(reflected + rng.integers(-1, 2, size=len(answers)), 1, 5)
@@ -129,9 +131,9 @@ def test_monitor_logs_to_mlflow_and_no_output_holds_a_text(client, backend, ci_p
     for a, r, c in zip(sessions, reflected, calmer):
         for stage in ("match", "guide", "target"):
             assert client.post("/feedback", json={"session_id": a["session_id"], "stage": stage,
-                                                  "rating": int(r)}).status_code == 200
+                                                  "rating": int(r)}, headers=me).status_code == 200
         assert client.post("/feedback", json={"session_id": a["session_id"], "reflected": int(r),
-                                              "calmer": int(c)}).status_code == 200
+                                              "calmer": int(c)}, headers=me).status_code == 200
     out = tmp_path / "out"
     code, summary = monitor(ci_pipeline, reference, tmp_path / "records.sqlite", out)
     assert code in (0, 1) and summary["mlflow_run_id"]
@@ -149,7 +151,7 @@ def test_monitor_logs_to_mlflow_and_no_output_holds_a_text(client, backend, ci_p
     assert {"drift.html", "drift.json", "monitor.json", "feedback.html"} <= {p.name for p in artifacts.iterdir()}
 
     # nothing written anywhere holds the text or its distinctive words
-    written = [tmp_path / "records.sqlite", *out.iterdir(), *artifacts.iterdir()]
+    written = [*tmp_path.glob("records.sqlite*"), *out.iterdir(), *artifacts.iterdir()]  # the log too
     for path in written:
         data = path.read_bytes()
         for needle in (secret, "Zebulon", "Quartermaine", *texts[1:]):

@@ -19,7 +19,7 @@ def served_tracks(bundle, tmp_path, predictor, *overrides: str) -> tuple[list, o
     from tests.helpers import compose
 
     params = compose(*overrides)
-    params["serving"]["feedback_db"] = str(tmp_path / f"feedback-{len(overrides)}.sqlite")
+    params["serving"]["store_file"] = str(tmp_path / f"store-{len(overrides)}.sqlite")
     settings = bundle_settings(params, {"hash": "0" * 64}, "descriptors", "safety-ci")
     backend = Backend(bundle["emotion"], bundle["session"], predictor=predictor, settings=settings)
     client = TestClient(build_app(lambda: backend, settings["max_text_chars"]))

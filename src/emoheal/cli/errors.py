@@ -30,6 +30,7 @@ KNOWN_ERRORS: dict[str, tuple[int, str]] = {
     "emoheal.session.runner.SessionInputError": (EXIT_USAGE, _ERROR),
     "emoheal.kg.planner.PlanInputError": (EXIT_USAGE, _ERROR),
     "emoheal.monitoring.monitor.MonitorInputError": (EXIT_USAGE, _ERROR),  # monitor: 1 means a test failed
+    "emoheal.store.engine.StoreURLError": (EXIT_USAGE, _ERROR),  # --store or EMOHEAL_STORE_URL
     "hydra.errors.HydraException": (EXIT_USAGE, _ERROR),  # a bad override to `emoheal params`
     "emoheal.settings.base.ParamsError": (EXIT_USAGE, _ERROR),  # a params file with a bad key or value
     "emoheal.encoder.clamp3.verify.FixtureError": (EXIT_USAGE, _ERROR),  # the --fixture folder given

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 from datetime import UTC
 from pathlib import Path
 
@@ -16,7 +17,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                              "drift report + tests, feedback quality); exit 1 when a test fails")
     monitor.add_argument("--since", help="window start: a span (90m, 24h, 7d, 2w), an ISO date/time, or all "
                                          "(default: monitoring.window)")
-    monitor.add_argument("--records", help="records store (default: monitoring.records_db)")
+    monitor.add_argument("--store", "--records", dest="store",
+                         help="the service's store: an SQLite file or a database URL (default: EMOHEAL_STORE_URL, "
+                              "else monitoring.store)")
     monitor.add_argument("--reference", help="reference folder (default: paths.monitoring)")
     monitor.add_argument("--out", help="output folder (default: monitoring.out_dir/<UTC time>)")
     monitor.add_argument("--params", default="params.yaml", help="composed parameters (monitoring section)")
@@ -32,12 +35,14 @@ def monitor_command(args: argparse.Namespace) -> int:
 
     from emoheal.monitoring.monitor import run_monitor
     from emoheal.monitoring.summary import summary_lines
+    from emoheal.store.engine import URL_ENV
 
     params = load_params_file(args.params)
     cfg = params["monitoring"]
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     out = Path(args.out or Path(cfg["out_dir"]) / stamp)
-    result = run_monitor(args.records or cfg["records_db"], args.reference or params["paths"]["monitoring"], out,
+    store = args.store or os.environ.get(URL_ENV) or cfg["store"]
+    result = run_monitor(store, args.reference or params["paths"]["monitoring"], out,
                          cfg, args.since or cfg["window"], log_mlflow=not args.no_mlflow)
     if args.json:
         print(json.dumps(result.summary, indent=2))

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from emoheal.cli._io import add_text_arguments, load_settings_file, print_lines, read_texts
+from emoheal.cli.errors import UsageError
 
 _MIX_FORMATS = {".flac": "flac", ".ogg": "ogg", ".opus": "ogg"}  # --render's suffix to render_mix's format
 
@@ -23,9 +24,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     session.add_argument("--locale", default=os.environ.get("EMOHEAL_LOCALE"),
                          help="crisis resources for this country (US, UK, IE, CA, AU, CN; default: serving.locale)")
     session.add_argument("--json", action="store_true", help="print a JSON list, one session per text, in order")
-    session.add_argument("--user", help="a pseudonymous user id: personalise from, and record to, --feedback-db")
-    session.add_argument("--feedback-db", default=os.environ.get("EMOHEAL_FEEDBACK_DB"),
-                         help="SQLite file for sessions and ratings (default: none, nothing stored)")
+    session.add_argument("--user", help="a local name on this machine: personalise from, and record to, "
+                         "--store (the API knows a person by a token instead: POST /users)")
+    session.add_argument("--store", default=os.environ.get("EMOHEAL_STORE_URL"),
+                         help="where sessions and ratings go: an SQLite file or a database URL "
+                              "(default: EMOHEAL_STORE_URL, else none: nothing stored)")
     # the models default to the pipeline's outputs as --params names them (paths.*, safety.model)
     session.add_argument("--model", help="the emotion model folder (default: paths.model)")
     session.add_argument("--graph", help="the compiled graph (default: graph.json in paths.kg)")
@@ -60,9 +63,12 @@ def session_command(args: argparse.Namespace) -> int:
     outputs = RunnerPaths.from_params(settings)
     paths = RunnerPaths(args.model or outputs.model, args.graph or outputs.graph, args.index or outputs.index,
                         args.safety_model or outputs.safety)
-    runner = SessionRunner.from_params(settings, paths, feedback_db=args.feedback_db,
+    runner = SessionRunner.from_params(settings, paths, store=args.store,
                                        **({"locale": args.locale} if args.locale else {}))
-    sessions = [_run_one(runner, text, args) for text in texts]
+    if args.user is not None and runner.store is None:
+        raise UsageError("--user needs --store: where its sessions and ratings go")
+    profile = runner.store.people.local(args.user) if args.user is not None else None
+    sessions = [_run_one(runner, text, args, profile) for text in texts]
     rendered = None
     if args.render and sessions[0]["stages"]:
         rendered = _render(runner, sessions[0], args.render, render_format)
@@ -79,16 +85,16 @@ def session_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_one(runner: Any, text: str, args: argparse.Namespace) -> dict:
+def _run_one(runner: Any, text: str, args: argparse.Namespace, profile: str | None) -> dict:
     """One text's session; when the screen asks the check-in question and someone is at the
     terminal (and no JSON is wanted), ask it and run again with the answer."""
-    session = runner.run(text, args.goal, args.minutes, args.lang, user=args.user, check_in=args.check_in,
+    session = runner.run(text, args.goal, args.minutes, args.lang, user=profile, check_in=args.check_in,
                          seed=args.seed)
     check_in = session["safety"].get("check_in")
     if not args.json and check_in and check_in["answer"] is None:
         answer = _ask_check_in(check_in)
         if answer is not None:
-            session = runner.run(text, args.goal, args.minutes, args.lang, user=args.user, check_in=answer,
+            session = runner.run(text, args.goal, args.minutes, args.lang, user=profile, check_in=answer,
                                  seed=args.seed)
     return session
 

@@ -43,12 +43,13 @@ def parse_since(value: str | None, now: float | None = None) -> float | None:
     return moment.timestamp()
 
 
-def run_monitor(records_db: str | Path, reference_dir: str | Path, out_dir: str | Path, cfg: dict[str, Any],
+def run_monitor(store: str | Path, reference_dir: str | Path, out_dir: str | Path, cfg: dict[str, Any],
                 since: str | None = None, log_mlflow: bool = True) -> MonitorResult:
-    records_db = Path(records_db)
-    if not records_db.is_file():
-        raise MonitorInputError(f"no records store at {records_db}: the service writes it (serving.records_db, "
-                                "EMOHEAL_RECORDS_DB); pass --records to point at it")
+    """`store`: the service's store, a database URL or an SQLite file (every replica's records
+    when they share one)."""
+    if "://" not in str(store) and not Path(store).is_file():
+        raise MonitorInputError(f"no records store at {store}: the service writes it (serving.store_file or "
+                                "store_url, EMOHEAL_STORE_URL); pass --store to point at it")
     start = parse_since(since)
     try:
         reference, meta = read_reference(reference_dir)
@@ -56,7 +57,7 @@ def run_monitor(records_db: str | Path, reference_dir: str | Path, out_dir: str 
         raise MonitorInputError(f"cannot read the reference in {reference_dir}: {exc}; rebuild it with "
                                 "`dvc repro monitor_reference`") from None
     try:
-        records, ratings = read_store(records_db, start)
+        records, ratings = read_store(store, start)
     except RecordStoreError as exc:
         raise MonitorInputError(str(exc)) from None
     result = build_reports(records, reference, ratings, meta["labels"], cfg)

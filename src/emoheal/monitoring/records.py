@@ -3,36 +3,26 @@
 One row per /detect or /session answer: time, endpoint, detected language and confidence, a
 text-length bucket (not the length), the 28 emotion probabilities and active labels, the top
 probability, the risk level, goal, the stages' targets and chosen items' scores, the retrieval
-backend and latency; feedback ratings are joined later by session id. SQLite, append-only, one
-connection per process guarded by a lock (a server's worker threads share it).
+backend and latency; feedback ratings are joined later by session id. In the store
+(`emoheal.store`: SQLite or PostgreSQL, shared by every replica), append-only until retention.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from sqlalchemy import Engine, insert, inspect, select
+from sqlalchemy.exc import SQLAlchemyError
 
-from emoheal.utils.sqlite import open_store
+from emoheal.store.database import as_url, open_store
+from emoheal.store.engine import open_engine, redacted
+from emoheal.store.tables import RATING_COLUMNS, RECORD_COLUMNS, ratings, records
 
 LENGTH_BUCKETS = (20, 50, 100, 200, 500, 1000, 2000)
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS records (
-    time REAL NOT NULL, request_id TEXT NOT NULL, endpoint TEXT NOT NULL, session_id TEXT,
-    language TEXT, language_confidence REAL, length_bucket TEXT NOT NULL, probabilities TEXT,
-    labels TEXT, top_label TEXT, top_probability REAL, risk_level TEXT, goal TEXT, stages TEXT,
-    retrieval_backend TEXT, latency_ms REAL, model_version TEXT, runtime TEXT);
-CREATE INDEX IF NOT EXISTS records_by_time ON records(time);
-CREATE TABLE IF NOT EXISTS ratings (
-    time REAL NOT NULL, session_id TEXT NOT NULL, stage TEXT, rating INTEGER, reflected INTEGER, calmer INTEGER);
-"""
-
-
 def length_bucket(n_chars: int) -> str:
     """A coarse bucket, so the record says "short/long", not how many characters someone typed."""
     low = 0
@@ -65,52 +55,58 @@ def derive(endpoint: str, request_id: str, text_chars: int, payload: dict, laten
 
 
 class RecordStore:
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = open_store(self.path)
-        self.lock = threading.Lock()
-        with self.lock, self.db:
-            self.db.executescript(SCHEMA)
+    def __init__(self, target: str | Path | Engine):
+        self.engine = target if isinstance(target, Engine) else open_store(target)
 
     def append(self, record: dict[str, Any]) -> None:
-        columns = ", ".join(record)
-        with self.lock, self.db:
-            self.db.execute(f"INSERT INTO records ({columns}) VALUES ({', '.join('?' * len(record))})",
-                            tuple(record.values()))
+        unknown = set(record) - set(RECORD_COLUMNS)
+        if unknown:
+            raise ValueError(f"not record columns: {sorted(unknown)}")
+        with self.engine.begin() as db:
+            db.execute(insert(records).values(**record))
 
     def add_rating(self, session_id: str, stage: str | None = None, rating: int | None = None,
                    reflected: int | None = None, calmer: int | None = None) -> None:
-        with self.lock, self.db:
-            self.db.execute("INSERT INTO ratings VALUES (?, ?, ?, ?, ?, ?)",
-                            (time.time(), session_id, stage, rating, reflected, calmer))
+        with self.engine.begin() as db:
+            db.execute(insert(ratings).values(time=time.time(), session_id=session_id, stage=stage, rating=rating,
+                                              reflected=reflected, calmer=calmer))
 
     def frame(self, since: float | None = None, table: str = "records") -> pd.DataFrame:
-        with self.lock:
-            return _read(self.db, table, since)
+        with self.engine.connect() as db:
+            return _read(db, table, since)
 
 
 class RecordStoreError(ValueError):
-    """A file that is not a records store (missing, not SQLite, or without its tables)."""
+    """A store that cannot be read for monitoring (missing, not a database, or without its tables)."""
 
 
-def _read(db: sqlite3.Connection, table: str, since: float | None) -> pd.DataFrame:
-    query = f"SELECT * FROM {table}" + (" WHERE time >= ?" if since is not None else "")
-    return pd.read_sql_query(query, db, params=(since,) if since is not None else None)
+_TABLES = {"records": (records, RECORD_COLUMNS), "ratings": (ratings, RATING_COLUMNS)}
 
 
-def read_store(path: str | Path, since: float | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(records, ratings) since a time, read-only: a reader never creates or alters the file it is
-    pointed at (a wrong path must not gain tables)."""
-    path = Path(path)
-    if not path.is_file():
-        raise RecordStoreError(f"no records store at {path}")
+def _read(db, table: str, since: float | None) -> pd.DataFrame:
+    chosen, columns = _TABLES[table]
+    query = select(*[chosen.c[c] for c in columns]).order_by(chosen.c.time)
+    if since is not None:
+        query = query.where(chosen.c.time >= since)
+    return pd.DataFrame(db.execute(query).all(), columns=list(columns))
+
+
+def read_store(target: str | Path, since: float | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(records, ratings) since a time, read-only: a reader never creates, migrates or alters the
+    store it is pointed at (a wrong path must not gain tables). `target`: a URL or an SQLite path."""
+    url = as_url(target)
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        if not path.is_file():
+            raise RecordStoreError(f"no records store at {path}")
+        url = f"sqlite:///file:{path.resolve()}?mode=ro&uri=true"
     try:
-        with sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True) as db:
-            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-            if not {"records", "ratings"} <= tables:
-                raise RecordStoreError(f"{path} is an SQLite file without the records and ratings tables: "
+        engine = open_engine(url, read_only=True)
+        with engine.connect() as db:
+            if not {"records", "ratings"} <= set(inspect(db).get_table_names()):
+                raise RecordStoreError(f"{redacted(url)} is a database without the records and ratings tables: "
                                        "not a records store")
             return _read(db, "records", since), _read(db, "ratings", since)
-    except sqlite3.DatabaseError as exc:
-        raise RecordStoreError(f"{path} cannot be read as a records store: {exc}") from None
+    except SQLAlchemyError as exc:
+        raise RecordStoreError(f"{redacted(url)} cannot be read as a records store: "
+                               f"{exc.orig if getattr(exc, 'orig', None) else exc}") from None

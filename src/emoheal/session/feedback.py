@@ -1,6 +1,6 @@
-"""Feedback and personalisation in SQLite: users, sessions (ids, goal, chosen items — never
-text), a 1–5 rating per stage (or skipped), and the two study questions. Schema changes
-are numbered migrations, applied in order on open.
+"""Feedback and personalisation in the store (`emoheal.store`: SQLite or PostgreSQL): sessions
+(ids, goal, chosen items — never text) of a profile, a 1–5 rating per stage (or skipped), and the
+two study questions.
 
 A person's ratings become preferences: for tempo, mode and note density, the rating-weighted
 direction they like (positive = more of it), from the items they rated. Later sessions add a
@@ -10,37 +10,18 @@ small bonus in that direction and leave out what they heard recently; the explan
 from __future__ import annotations
 
 import json
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
+from sqlalchemy import Engine, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from emoheal.retrieval.retrieve import PREFERENCE_PARAMETERS
-from emoheal.utils.sqlite import open_store
+from emoheal.store.database import open_store
+from emoheal.store.people import People
+from emoheal.store.tables import feedback, sessions, study
 
-MIGRATIONS = (
-    # 1: users, sessions and per-stage ratings
-    """
-    CREATE TABLE users (id TEXT PRIMARY KEY, created REAL NOT NULL);
-    CREATE TABLE sessions (id TEXT PRIMARY KEY, user_id TEXT REFERENCES users(id), created REAL NOT NULL,
-                           goal TEXT NOT NULL, items TEXT NOT NULL);
-    CREATE TABLE feedback (session_id TEXT NOT NULL REFERENCES sessions(id), stage TEXT NOT NULL,
-                           rating INTEGER CHECK (rating IS NULL OR rating BETWEEN 1 AND 5), created REAL NOT NULL,
-                           PRIMARY KEY (session_id, stage));
-    CREATE INDEX sessions_by_user ON sessions(user_id, created);
-    """,
-    # 2: the paper's two study questions, per session
-    """
-    CREATE TABLE study (session_id TEXT PRIMARY KEY REFERENCES sessions(id),
-                        reflected INTEGER CHECK (reflected BETWEEN 1 AND 5),
-                        calmer INTEGER CHECK (calmer BETWEEN 1 AND 5), created REAL NOT NULL);
-    """,
-    # 3: each session's timeline (item ids and timings, nothing else), so any worker can render its mix
-    """
-    ALTER TABLE sessions ADD COLUMN timeline TEXT;
-    """,
-)
 STAGES = ("match", "guide", "target")
 
 
@@ -67,89 +48,80 @@ class UnknownSessionError(FeedbackError):
 
 
 class FeedbackStore:
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = open_store(self.path)  # shared by a server's worker threads, writes serialised by the lock
-        self.lock = threading.RLock()
-        self.db.execute("PRAGMA foreign_keys = ON")
-        self._migrate()
+    """Sessions and their ratings; `profile` arguments are profile ids (`emoheal.store.people`)."""
 
-    def _migrate(self) -> None:
-        self.db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-        row = self.db.execute("SELECT MAX(version) FROM schema_version").fetchone()
-        current = row[0] or 0
-        for version, script in enumerate(MIGRATIONS, start=1):
-            if version > current:
-                with self.db:
-                    self.db.executescript(script)
-                    self.db.execute("INSERT INTO schema_version VALUES (?)", (version,))
+    def __init__(self, target: str | Path | Engine):
+        self.engine = target if isinstance(target, Engine) else open_store(target)
+        self.people = People(self.engine)
 
-    @property
-    def version(self) -> int:
-        return self.db.execute("SELECT MAX(version) FROM schema_version").fetchone()[0]
-
-    def record_session(self, session: dict, user: str | None) -> None:
+    def record_session(self, session: dict, profile: str | None) -> None:
         """Ids, goal and the chosen items with their measured descriptors — no text."""
         items = {s["name"]: {"id": s["item"]["id"], "measured": _heard(s),
                              "tracks": [t["item_id"] for t in s.get("tracks") or []]}
                  for s in session["stages"] if s.get("item")}
         from emoheal.session.mix import timeline_tracks
 
-        timeline = json.dumps(timeline_tracks(session))
-        with self.lock, self.db:
-            if user is not None:
-                self.db.execute("INSERT OR IGNORE INTO users VALUES (?, ?)", (user, time.time()))
-            self.db.execute("INSERT INTO sessions (id, user_id, created, goal, items, timeline) "
-                            "VALUES (?, ?, ?, ?, ?, ?)",
-                            (session["session_id"], user, time.time(), session["goal"], json.dumps(items), timeline))
+        with self.engine.begin() as db:
+            db.execute(insert(sessions).values(id=session["session_id"], profile_id=profile, created=time.time(),
+                                               goal=session["goal"], items=json.dumps(items),
+                                               timeline=json.dumps(timeline_tracks(session))))
+
+    def owner(self, session_id: str) -> tuple[bool, str | None]:
+        """(whether the session exists, the profile it belongs to)."""
+        with self.engine.connect() as db:
+            row = db.execute(select(sessions.c.profile_id).where(sessions.c.id == session_id)).first()
+        return (False, None) if row is None else (True, row[0])
 
     def timeline(self, session_id: str) -> list[dict] | None:
         """The recorded session's tracks and timings (None: no such session, or one recorded before
         timelines were kept)."""
-        with self.lock:
-            row = self.db.execute("SELECT timeline FROM sessions WHERE id = ?", (session_id,)).fetchone()
-        return None if row is None or row[0] is None else json.loads(row[0])
+        with self.engine.connect() as db:
+            found = db.execute(select(sessions.c.timeline).where(sessions.c.id == session_id)).first()
+        return None if found is None or found[0] is None else json.loads(found[0])
 
     def add_feedback(self, session_id: str, stage: str, rating: int | None) -> None:
         if stage not in STAGES:
             raise FeedbackError(f"unknown stage {stage!r}: {', '.join(STAGES)}")
         if rating is not None and (isinstance(rating, bool) or not isinstance(rating, int) or not 1 <= rating <= 5):
             raise FeedbackError(f"a rating is a whole number from 1 to 5 (or none for skipped), not {rating!r}")
-        with self.lock, self.db:
-            self._require_session(session_id)
-            self.db.execute("INSERT OR REPLACE INTO feedback VALUES (?, ?, ?, ?)",
-                            (session_id, stage, rating, time.time()))
+        self._replace(feedback, ("session_id", "stage"),
+                      {"session_id": session_id, "stage": stage, "rating": rating, "created": time.time()})
 
     def add_study_answers(self, session_id: str, reflected: int, calmer: int) -> None:
         for name, value in (("reflected", reflected), ("calmer", calmer)):
             if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 5:
                 raise FeedbackError(f"{name} is a whole number from 1 to 5, not {value!r}")
-        with self.lock, self.db:
-            self._require_session(session_id)
-            self.db.execute("INSERT OR REPLACE INTO study VALUES (?, ?, ?, ?)",
-                            (session_id, reflected, calmer, time.time()))
+        self._replace(study, ("session_id",),
+                      {"session_id": session_id, "reflected": reflected, "calmer": calmer, "created": time.time()})
 
-    def _require_session(self, session_id: str) -> None:
-        if self.db.execute("SELECT 1 FROM sessions WHERE id = ?", (session_id,)).fetchone() is None:
-            raise UnknownSessionError(f"unknown session {session_id!r}")
+    def _replace(self, table, key: tuple[str, ...], row: dict) -> None:
+        """Insert, or replace the answer already given (a person may change their mind): one
+        statement, so two replicas writing at once cannot both insert."""
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        statement = dialect.insert(table).values(**row)
+        statement = statement.on_conflict_do_update(index_elements=list(key),
+                                                    set_={k: statement.excluded[k] for k in row if k not in key})
+        with self.engine.begin() as db:
+            if db.execute(select(sessions.c.id).where(sessions.c.id == row["session_id"])).first() is None:
+                raise UnknownSessionError(f"unknown session {row['session_id']!r}")
+            db.execute(statement)
 
-    def recent_items(self, user: str, days: float = 7.0) -> set[str]:
+    def recent_items(self, profile: str, days: float = 7.0) -> set[str]:
         since = time.time() - days * 86400
-        with self.lock:
-            rows = self.db.execute("SELECT items FROM sessions WHERE user_id = ? AND created >= ?",
-                                   (user, since)).fetchall()
+        with self.engine.connect() as db:
+            rows = db.execute(select(sessions.c["items"]).where((sessions.c.profile_id == profile)
+                                                             & (sessions.c.created >= since))).all()
         # every track heard, not only each stage's first (older records list the first only)
         return {i for (items,) in rows for stage in json.loads(items).values()
                 for i in [stage["id"], *stage.get("tracks", [])]}
 
-    def preferences(self, user: str, scales: dict[str, float]) -> dict:
+    def preferences(self, profile: str, scales: dict[str, float]) -> dict:
         """Per parameter, the rating-weighted direction the person likes, in units of the corpus
         spread (`scales`): sum((rating - 3) * (value - mean)) / sum(|rating - 3|), clipped to [-1, 1]."""
-        with self.lock:
-            rows = self.db.execute(
-                "SELECT s.items, f.stage, f.rating FROM feedback f JOIN sessions s ON s.id = f.session_id "
-                "WHERE s.user_id = ? AND f.rating IS NOT NULL", (user,)).fetchall()
+        with self.engine.connect() as db:
+            rows = db.execute(select(sessions.c["items"], feedback.c.stage, feedback.c.rating)
+                              .join(sessions, sessions.c.id == feedback.c.session_id)
+                              .where((sessions.c.profile_id == profile) & feedback.c.rating.is_not(None))).all()
         if not rows:
             return {"ratings": 0}
         ratings, values = [], {p: [] for p in PREFERENCE_PARAMETERS}

@@ -95,7 +95,7 @@ class RunnerPaths:
 
 class SessionRunner:
     def __init__(self, paths: RunnerPaths, *, sequence: SequenceSettings, max_text_chars: int, locale: str,
-                 text_encoder: Any = None, feedback_db: str | Path | None = None, predictor: Any = None):
+                 text_encoder: Any = None, store: Any = None, predictor: Any = None):
         """`sequence`: how each stage's tracks are laid out (conf/retrieval, `SequenceSettings`);
         `max_text_chars` and `locale`: conf/serving's (the text limit, the crisis resources shown).
         `from_params` takes all three from a composed config. `predictor`: anything with
@@ -119,10 +119,10 @@ class SessionRunner:
         self.family = {label: node["family"] for label, node in self.planner.emotion_nodes.items()}
         self.multilingual = bool(self.predictor.meta.get("multilingual", False))
         self.store = None
-        if feedback_db is not None:
+        if store is not None:  # a database URL, an SQLite file or an engine: sessions and ratings go there
             from emoheal.session.feedback import FeedbackStore
 
-            self.store = FeedbackStore(feedback_db)
+            self.store = FeedbackStore(store)
 
     @classmethod
     def from_params(cls, params: Any, paths: RunnerPaths | None = None, **options: Any) -> SessionRunner:
@@ -269,6 +269,14 @@ class SessionRunner:
         if self.store is not None:
             self.store.record_session(result, user)
         return result
+
+    def preferences_of(self, profile: str) -> dict:
+        """What a profile's ratings taught (the leanings a session is nudged by); {} without a store."""
+        if self.store is None:
+            return {}
+        from emoheal.retrieval.retrieve import preference_scales
+
+        return self.store.preferences(profile, preference_scales(self.index.items))
 
     def _personalisation(self, user: str | None, exclude: set[str]) -> dict:
         """Recently heard items to leave out and learned preferences, with a sentence saying so."""

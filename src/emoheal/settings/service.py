@@ -28,8 +28,9 @@ class Serving(Settings):
     max_text_chars: PositiveInt
     max_body_bytes: PositiveInt
     locale: str
-    feedback_db: str
-    records_db: str | None  # null: records.sqlite next to feedback_db
+    store_url: str | None  # null: the SQLite file store_file (EMOHEAL_STORE_URL overrides both)
+    store_file: str
+    retention_days: PositiveInt
     detector: Detector
     workers: PositiveInt
     session_threads: PositiveInt  # threads per API process for a session's checks and screen (conf/serving)
@@ -75,7 +76,7 @@ class FeedbackChecks(Settings):
 
 class Monitoring(Settings):
     reference: Reference
-    records_db: str
+    store: str  # a database URL or an SQLite file (EMOHEAL_STORE_URL overrides)
     window: str
     out_dir: str
     experiment: str
