@@ -349,6 +349,11 @@ FIGURES: list[tuple[str, tuple[From, ...]]] = [
       From(bench("fresh_clone_run"), "corpus_stages_minutes", ".1f"),
       From(bench("fresh_clone_run"), "training_minutes", ".1f"),
       From(bench("fresh_clone_run"), "minutes/safety", ".1f"))),
+    # the store on SQLite vs PostgreSQL (benchmarks/store_latency.py)
+    ("`/session` p99 at 8 clients was {} ms on SQLite and {} ms on PostgreSQL (ratio {}; goal at most 1.5)",
+     (From(bench("store_latency"), "stores/sqlite/session_c8/p99_ms", ".1f"),
+      From(bench("store_latency"), "stores/postgresql/session_c8/p99_ms", ".1f"),
+      From(bench("store_latency"), "session_p99_ratio_postgresql_to_sqlite", ".2f"))),
     # the ONNX int8 parity check (`emoheal bento import`)
     ("keeps the test split's macro-F1 ({} vs {} eager: `metrics/onnx_parity.json`",
      (From(PARITY, "parity/macro_f1/onnx-int8", ".4f"), From(PARITY, "parity/macro_f1/torch", ".4f"))),
