@@ -15,7 +15,7 @@ export BENTOML_HOME ?= $(CURDIR)/.bentoml
 export BENTOML_DO_NOT_TRACK := True
 SERVE_PORT ?= 3000
 
-.PHONY: help setup apt venv params have-params dvc run reference test test-all lint serve bento bento-models wheel bench bench-run monitor mlflow-ui lock clean
+.PHONY: help setup apt venv params have-params dvc run reference test test-all lint serve bento bento-models wheel bench bench-run candidates monitor mlflow-ui lock clean
 
 help:
 	@echo "make setup      Debian packages + .venv from requirements/lock.txt (idempotent)"
@@ -32,6 +32,7 @@ help:
 	@echo "make mlflow-ui  the MLflow UI over the local store (http://127.0.0.1:5000)"
 	@echo "make bench      benchmarks: KG plan latency, corpus render/describe speed, emotion inference, crisis screen"
 	@echo "make bench-run  make run's wall time from a fresh clone, per stage (30-40 min; run nothing else meanwhile)"
+	@echo "make candidates the emotion fine-tuning recipes, each trained and scored on dev (docs/emotion_candidates.md; hours)"
 	@echo "make lock       re-resolve requirements/base.in into requirements/lock.txt"
 
 setup: apt venv
@@ -81,6 +82,11 @@ run: params
 # The full-corpus reference figures the README quotes (metrics/reference/*.json): corpus=full as a DVC
 # experiment in a temporary copy, so params.yaml, dvc.lock and models/ here stay as they are. The logic
 # (which stages, which files, provenance) is in the script, not here.
+# Each recipe in conf/experiments/emotion_candidates.yaml trained in full and scored on dev, one MLflow
+# run each; a candidate already trained (models/candidates/<name>) is only rescored. CANDIDATES=a b: some.
+candidates: setup
+	$(BIN)/emoheal candidates $(CANDIDATES)
+
 reference: setup have-params
 	$(BIN)/python pipelines/reference.py
 

@@ -5,6 +5,8 @@
 Prints texts per second and latency per call for the trained model (batch 1
 and batch 32) and for the TF-IDF + logistic-regression baseline trained here on
 the same prepared data, then writes benchmarks/results/emotion_inference.json.
+With --reference-model, another model folder (the previous model) is timed on the
+same single texts in interleaved rounds, and the latency ratio recorded.
 Texts are GoEmotions test texts (the prepared split), never user input.
 """
 
@@ -52,6 +54,9 @@ def main() -> None:
     parser.add_argument("--params", default="params.yaml")
     parser.add_argument("--model", default=None, help="model folder (default: paths.model from params)")
     parser.add_argument("--texts", type=int, default=512)
+    parser.add_argument("--reference-model", default=None,
+                        help="another model folder timed in the same run (e.g. the previous model): single-text "
+                             "latency ratio against it")
     parser.add_argument("--out", default="benchmarks/results/emotion_inference.json")
     args = parser.parse_args()
     params = load_params(args.params)
@@ -64,7 +69,8 @@ def main() -> None:
     baseline = fit_tfidf_logreg(train["text"].tolist(), train[names].to_numpy(), params["evaluate"]["baseline"],
                                 params["seed"])
 
-    results = {"model_version": predictor.version, "torch_threads": torch.get_num_threads(),
+    results = {"model_version": predictor.version, "lexical_weight": predictor.lexical_weight,
+               "torch_threads": torch.get_num_threads(),
                "cpu": platform.processor() or platform.machine(), "texts": len(test), "runs": {}}
     predictor.predict(test[:8])  # warm-up
     for batch_size in (1, 32):
@@ -74,6 +80,21 @@ def main() -> None:
         results["runs"][f"model_batch{batch_size}"] = _summary(_time_calls(predictor.predict, batches), batch_size)
         results["runs"][f"tfidf_batch{batch_size}"] = _summary(
             _time_calls(baseline.predict_proba, batches), batch_size)
+    if args.reference_model:
+        reference = EmotionPredictor(args.reference_model)
+        reference.predict(test[:8])
+        singles = [test[i : i + 1] for i in range(128)]
+        # interleaved rounds, so drift in the machine's load hits both models alike
+        ours, theirs = [], []
+        for _ in range(3):
+            ours += _time_calls(predictor.predict, singles, repeats=1)
+            theirs += _time_calls(reference.predict, singles, repeats=1)
+        results["reference"] = {
+            "model_version": reference.version, "lexical_weight": reference.lexical_weight,
+            "model_batch1": _summary(theirs, 1), "this_model_batch1": _summary(ours, 1),
+        }
+        results["latency_ratio_vs_reference_batch1"] = round(
+            statistics.median(ours) / statistics.median(theirs), 3)
     m, b = results["runs"]["model_batch32"], results["runs"]["tfidf_batch32"]
     results["model_vs_tfidf_throughput_ratio_batch32"] = round(m["texts_per_second"] / b["texts_per_second"], 3)
 
@@ -81,6 +102,9 @@ def main() -> None:
         print(f"{name:16s} {run['texts_per_second']:9.1f} texts/s  median {run['latency_ms_median']:8.2f} ms"
               f"  p95 {run['latency_ms_p95']:8.2f} ms")
     print(f"model/tfidf throughput at batch 32: {results['model_vs_tfidf_throughput_ratio_batch32']}")
+    if "reference" in results:
+        print(f"single-text median latency vs {results['reference']['model_version']} in the same run: "
+              f"{results['latency_ratio_vs_reference_batch1']}x")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
 

@@ -40,14 +40,15 @@ def prepared_ci(tmp_path_factory) -> dict:
 
 @pytest.fixture(scope="session")
 def ci_pipeline(prepared_ci, tmp_path_factory) -> dict:
-    """train → thresholds → evaluate → safety on the ci profile with a real MLflow store (the evaluate
+    """train → thresholds → error_analysis → evaluate → safety on the ci profile with a real MLflow store (the evaluate
     stage registers the model; being the first, it becomes `champion`; the safety stage trains the
     real risk classifier on the real corpus). Shared by the pipeline, runner, safety and serving
     tests so the models are trained once per test run."""
     tmp = tmp_path_factory.mktemp("mlflow")
     env = {"MLFLOW_TRACKING_URI": f"sqlite:///{tmp / 'mlflow.db'}"}
     params_file = write_params(prepared_ci, tmp / "params.yaml")
-    outputs = {stage: run_stage(stage, params_file, env) for stage in ("train", "thresholds", "evaluate", "safety")}
+    stages = ("train", "thresholds", "error_analysis", "evaluate", "safety")
+    outputs = {stage: run_stage(stage, params_file, env) for stage in stages}
     return {"params": prepared_ci, "env": env, "outputs": outputs, "tmp": tmp, "params_file": params_file}
 
 

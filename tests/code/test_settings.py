@@ -15,7 +15,8 @@ from emoheal.settings import Params, ParamsError, load_settings, validate_params
 from emoheal.utils.io import load_params
 from tests.helpers import ROOT, compose, run_stage, write_params
 
-GROUPS = sorted(p.name for p in (ROOT / "conf").iterdir() if p.is_dir() and p.name != "profile")
+# conf/experiments holds the recipe lists `emoheal candidates` trains, not a group the pipeline composes
+GROUPS = sorted(p.name for p in (ROOT / "conf").iterdir() if p.is_dir() and p.name not in ("profile", "experiments"))
 PROFILES = sorted(p.stem for p in (ROOT / "conf" / "profile").glob("*.yaml"))
 OPTIONS = [(group, p.stem) for group in GROUPS for p in sorted((ROOT / "conf" / group).glob("*.yaml"))]
 
@@ -157,3 +158,13 @@ def test_a_retrieval_weight_in_the_config_changes_the_session(planner, tmp_path)
     assert tracks() == tracks()  # the same config and seed give the same session ...
     assert tracks("retrieval.session.scoring.weights.valence_arousal=0.0") != tracks()  # ... a weight changes it
     assert tracks("retrieval.sequence.path_tempo_weight=3.0") != tracks()
+
+
+def test_every_emotion_candidate_composes_into_valid_settings(tmp_path):
+    from emoheal.emotion.candidates import candidate_params, read_candidates
+
+    base, candidates = read_candidates(ROOT / "conf" / "experiments" / "emotion_candidates.yaml")
+    assert "baseline" in candidates and candidates["baseline"] == []
+    for name, overrides in candidates.items():
+        params = candidate_params(name, base, overrides, tmp_path, ROOT / "conf")
+        assert params["paths"]["model"] == str(tmp_path / name)

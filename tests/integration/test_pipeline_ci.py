@@ -29,6 +29,15 @@ def test_metrics_file_has_the_agreed_keys(pipeline):
     metrics = json.loads((Path(pipeline["params"]["paths"]["metrics"]) / "emotion.json").read_text())
     for key in ("macro_f1", "micro_f1", "weighted_f1", "ece_calibrated", "ece_uncalibrated"):
         assert 0.0 <= metrics["test"][key] <= 1.0
+    intervals = metrics["test"]["intervals"]
+    for which in ("model", "baseline"):
+        for key in ("macro_f1", "micro_f1"):
+            ci = intervals[which][key]
+            assert ci["low"] <= ci["estimate"] <= ci["high"]
+    assert intervals["model"]["macro_f1"]["estimate"] == metrics["test"]["macro_f1"]
+    assert all(v["f1_low"] <= v["f1"] <= v["f1_high"] for v in metrics["per_label"].values())
+    tuned = metrics["test"]["test_tuned_thresholds"]
+    assert "test split itself" in tuned["note"] and tuned["macro_f1"] >= metrics["test"]["macro_f1"] - 1e-9
     assert 0.0 < metrics["baselines"]["tfidf_logreg"]["test"]["macro_f1"] <= 1.0
     assert set(metrics["per_label"]) >= {"admiration", "neutral"} and len(metrics["per_label"]) == 28
     assert {"macro_f1", "per_group_f1"} <= set(metrics["test"]["ekman"])
@@ -46,6 +55,24 @@ def test_thresholds_and_calibration_sit_next_to_the_model(pipeline):
     calibration = json.loads((root / "calibration.json").read_text())
     assert thresholds["tuned_on"] == "dev" and len(thresholds["thresholds"]) == 28
     assert calibration["temperature"] > 0 and calibration["fitted_on"] == "dev"
+    # the lexical part's share: one of the weights tried, the best of their cross-fitted dev scores
+    scores = calibration["lexical_weight_dev_macro_f1"]
+    assert calibration["lexical_weight"] in pipeline["params"]["calibration"]["lexical_weights"]
+    assert scores[f"{calibration['lexical_weight']:g}"] == max(scores.values())
+
+
+def test_the_model_answers_with_its_encoder_and_lexical_parts_mixed(pipeline):
+    import numpy as np
+
+    from emoheal.emotion.predictor import EmotionPredictor
+
+    predictor = EmotionPredictor(pipeline["params"]["paths"]["model"])
+    assert predictor.lexical is not None and predictor.meta["lexical"]["terms"] > 1000
+    texts = ["thank you so much, this made my day", "I miss her every single day", "ok"]
+    encoder, _ = predictor.encoder_logits(texts)
+    w = predictor.lexical_weight
+    expected = (1 - w) * encoder + w * predictor.lexical.decision_function(texts)
+    assert np.allclose(predictor.logits(texts)[0], expected, atol=1e-5)
 
 
 def test_mlflow_run_and_registered_model_exist(pipeline):
@@ -66,6 +93,7 @@ def test_mlflow_run_and_registered_model_exist(pipeline):
     assert len(history) == pipeline["params"]["train"]["max_epochs"]  # one point per epoch
     artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "evaluation")}
     assert "evaluation/emotion.json" in artifacts and "evaluation/pr_per_label.png" in artifacts
+    assert "evaluation/test_predictions.npz" in artifacts  # what `emoheal promote` compares
     mlflow.set_tracking_uri(pipeline["env"]["MLFLOW_TRACKING_URI"])
     model = mlflow.pyfunc.load_model(f"models:/emoheal-emotion/{version.version}")
     import pandas as pd
@@ -133,3 +161,12 @@ def test_thresholds_tuned_for_another_model_are_refused(pipeline, tmp_path):
     (copy / "thresholds.json").write_text(json.dumps(stale))
     with pytest.raises(ModelFolderError, match="rerun the thresholds stage"):
         EmotionPredictor(copy)
+
+
+def test_error_analysis_report_is_written_from_dev(pipeline):
+    from pathlib import Path
+
+    page = (Path(pipeline["params"]["paths"]["plots"]) / "error_analysis.html").read_text(encoding="utf-8")
+    assert "Where the emotion model still fails" in page and "dev" in page
+    assert "Labels most read as another" in page and page.count("<svg") == 28
+    assert "test split" not in page.lower() or "unbiased scores are test" in page

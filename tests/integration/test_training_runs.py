@@ -100,3 +100,54 @@ def test_cpu_training_with_a_fixed_seed_reproduces_its_weights_and_metrics(prepa
     assert {k: v for k, v in again["test"].items() if k not in timing} == \
         {k: v for k, v in first["test"].items() if k not in timing}
     assert again["per_label"] == first["per_label"]
+
+
+RECIPE = {"freeze_word_embeddings": True, "layer_lr_decay": 0.8, "rdrop_alpha": 1.0,
+          "loss": {"name": "asl", "gamma_neg": 4.0, "gamma_pos": 0.0, "clip": 0.05},
+          "ema": {"decay": 0.99, "start_step": 5}}
+
+
+def test_every_recipe_option_at_once_resumes_exactly(prepared_ci, tmp_path):
+    """bf16 autocast, frozen word embeddings, layer-wise rates, ASL, R-Drop and EMA together: a run
+    killed mid-epoch resumes (the EMA's average travels in the checkpoint) to the very weights of
+    an uninterrupted one."""
+    def variant(name: str) -> dict:
+        p = _variant(prepared_ci, tmp_path, name)
+        p["train"].update(copy.deepcopy(RECIPE))
+        p["trainer"]["precision"] = "bf16-mixed"
+        return p
+
+    straight = train_emotion_model(variant("straight"), track=False)
+    interrupted = variant("interrupted")
+    with pytest.raises(_Killed):
+        train_emotion_model(interrupted, extra_callbacks=[KillAtStep(25)], track=False)
+    resumed = train_emotion_model(interrupted, track=False)
+    assert resumed.global_step == straight.global_step
+    assert resumed.meta["version"] == straight.meta["version"]
+    plain = train_emotion_model(_variant(prepared_ci, tmp_path, "plain"), track=False)
+    assert plain.meta["version"] != straight.meta["version"]  # the options did change the training
+
+
+def test_a_student_distilled_from_a_teacher_is_another_run(prepared_ci, tmp_path):
+    """Soft targets from a trained teacher change the run (its key and weights), and the student
+    keeps the lexical part fitted on the annotators' labels, not on the soft targets."""
+    teacher_params = _variant(prepared_ci, tmp_path, "teacher")
+    teacher_params["train"]["max_steps"] = 20
+    teacher = train_emotion_model(teacher_params, track=False)
+    student_params = _variant(prepared_ci, tmp_path, "student")
+    student_params["train"]["max_steps"] = 20
+    plain = train_emotion_model(copy.deepcopy(student_params), track=False)
+    student_params["train"]["distill"] = {"teachers": [str(teacher.model_dir)], "weight": 0.5}
+    student_params["paths"]["model"] = str(tmp_path / "student2" / "emotion")
+    student = train_emotion_model(student_params, track=False)
+    assert student.meta["run_key"] != plain.meta["run_key"]
+    assert student.meta["version"] != plain.meta["version"]
+    lexical = [(r.model_dir / "lexical.npz").read_bytes() for r in (plain, student)]
+    assert lexical[0] == lexical[1]
+
+
+def test_a_missing_teacher_stops_the_run_with_what_to_do(prepared_ci, tmp_path):
+    params = _variant(prepared_ci, tmp_path, "orphan")
+    params["train"]["distill"] = {"teachers": [str(tmp_path / "no-such-teacher")], "weight": 0.5}
+    with pytest.raises(FileNotFoundError, match="train it first"):
+        train_emotion_model(params, track=False)

@@ -6,11 +6,11 @@ import argparse
 import sys
 
 from emoheal import __version__
-from emoheal.cli import bento, clamp3, emotion, kg, monitor, params, people, registry, safety, session
+from emoheal.cli import bento, candidates, clamp3, emotion, kg, monitor, params, people, registry, safety, session
 from emoheal.cli.errors import answer_for
 
 # each command group adds its subcommands, in the order `emoheal --help` lists them
-_GROUPS = (emotion, params, kg, session, safety, registry, monitor, people, bento, clamp3)
+_GROUPS = (emotion, candidates, params, kg, session, safety, registry, monitor, people, bento, clamp3)
 
 
 def build_parser() -> argparse.ArgumentParser:

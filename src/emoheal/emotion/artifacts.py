@@ -3,6 +3,7 @@
 Layout of `models/emotion/`:
     model/encoder/         transformers save_pretrained (weights, config, tokenizer)
     model/head.safetensors the multi-label head
+    model/lexical.npz      the TF-IDF part whose logits are mixed with the encoder's (when trained)
     model/emotion_model.json labels, pooling, max length, version, provenance
     thresholds.json        per-label thresholds tuned on dev   (thresholds stage)
     calibration.json       temperature fitted on dev, ECE       (thresholds stage)
@@ -17,6 +18,8 @@ import torch
 from safetensors.torch import load_file, save_file
 from transformers import AutoModel, AutoTokenizer
 
+from emoheal.emotion.lexical import FILE_NAME as LEXICAL_FILE
+from emoheal.emotion.lexical import LexicalModel
 from emoheal.emotion.model import EmotionClassifier
 from emoheal.utils.hashing import sha256_files
 from emoheal.utils.io import read_json, write_json
@@ -28,15 +31,24 @@ class ModelFolderError(FileNotFoundError):
     """A model folder is missing or incomplete."""
 
 
-def save_model_folder(folder: str | Path, classifier: EmotionClassifier, tokenizer, meta: dict[str, Any]) -> dict:
+def _weight_files(folder: Path, meta: dict[str, Any]) -> list[Path]:
+    """What the version hashes: the encoder's and head's weights, and the lexical part's when it has one."""
+    files = sorted(folder.glob("encoder/*.safetensors")) + [folder / "head.safetensors"]
+    return files + [folder / LEXICAL_FILE] if meta.get("lexical") else files
+
+
+def save_model_folder(folder: str | Path, classifier: EmotionClassifier, tokenizer, meta: dict[str, Any],
+                      lexical: LexicalModel | None = None) -> dict:
     folder = Path(folder)
     (folder / "encoder").mkdir(parents=True, exist_ok=True)
     classifier.encoder.save_pretrained(folder / "encoder", safe_serialization=True)
     tokenizer.save_pretrained(folder / "encoder")
     head = {k: v.detach().cpu().contiguous() for k, v in classifier.head.state_dict().items()}
     save_file(head, str(folder / "head.safetensors"))
-    weights = sorted(folder.glob("encoder/*.safetensors")) + [folder / "head.safetensors"]
-    digest = sha256_files(weights, folder)
+    if lexical is not None:
+        lexical.save(folder)
+        meta = {**meta, "lexical": {"file": LEXICAL_FILE, "terms": len(lexical.terms), "ngram_max": lexical.ngram_max}}
+    digest = sha256_files(_weight_files(folder, meta), folder)
     meta = {**meta, "weights_sha256": digest, "version": f"emotion-{meta['backbone']}-{digest[:12]}"}
     write_json(folder / META_FILE, meta)
     return meta
@@ -57,7 +69,7 @@ def check_weights(folder: str | Path, meta: dict[str, Any]) -> None:
     (and its version names). A file swapped or damaged after training would otherwise load quietly and
     answer under the old version's name."""
     folder = Path(folder)
-    weights = sorted(folder.glob("encoder/*.safetensors")) + [folder / "head.safetensors"]
+    weights = _weight_files(folder, meta)
     missing = [str(w.relative_to(folder)) for w in weights if not w.is_file()]
     if missing or len(weights) < 2:
         raise ModelFolderError(f"{folder} is incomplete: no {', '.join(missing) or 'encoder weights'}; "

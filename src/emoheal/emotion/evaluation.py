@@ -7,10 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from emoheal.data.prepared import read_manifest, read_prepared
 from emoheal.emotion.baseline import fit_tfidf_logreg
 from emoheal.emotion.calibration import apply_temperature
+from emoheal.emotion.comparison import bootstrap_intervals, with_test_tuned_thresholds
 from emoheal.emotion.metrics import (
     binarize,
     expected_calibration_error,
@@ -23,7 +25,8 @@ from emoheal.emotion.predictor import EmotionPredictor
 from emoheal.emotion.thresholds import threshold_grid, tune_thresholds
 
 
-def evaluate_emotion(params: dict[str, Any]) -> tuple[dict[str, Any], list[Path]]:
+def evaluate_emotion(params: dict[str, Any]) -> tuple[dict[str, Any], list[Path], tuple[np.ndarray, np.ndarray]]:
+    """(metrics, plot files, (test labels, the model's 0/1 test predictions) in row order)."""
     paths = params["paths"]
     manifest = read_manifest(paths["prepared"])
     predictor = EmotionPredictor(paths["model"])
@@ -53,18 +56,22 @@ def evaluate_emotion(params: dict[str, Any]) -> tuple[dict[str, Any], list[Path]
         "inference_seconds": round(inference_seconds, 2),
     }
     per_label = per_label_table(y_test, pred, names)
+    grid = threshold_grid(params["thresholds"])
 
     base_cfg = params["evaluate"]["baseline"]
     baselines: dict[str, Any] = {}
     base_probs = np.zeros_like(probs)
+    base_pred = None
     base_per_label = {name: {"f1": 0.0} for name in names}
     if base_cfg["enabled"]:
         started = time.time()
-        model = fit_tfidf_logreg(train["text"].tolist(), train[names].to_numpy(), base_cfg, params["seed"])
-        dev_probs = model.predict_proba(dev["text"].tolist())
+        # one BLAS thread: threaded sums round differently run to run (the 4th digit moved)
+        with threadpool_limits(1):
+            model = fit_tfidf_logreg(train["text"].tolist(), train[names].to_numpy(), base_cfg, params["seed"])
+            dev_probs = model.predict_proba(dev["text"].tolist())
+            base_probs = model.predict_proba(test["text"].tolist())
         y_dev = dev[names].to_numpy(dtype=np.uint8)
-        base_thr, _ = tune_thresholds(dev_probs, y_dev, threshold_grid(params["thresholds"]))
-        base_probs = model.predict_proba(test["text"].tolist())
+        base_thr, _ = tune_thresholds(dev_probs, y_dev, grid)
         base_pred = binarize(base_probs, base_thr)
         base_per_label = per_label_table(y_test, base_pred, names)
         baselines["tfidf_logreg"] = {
@@ -73,6 +80,11 @@ def evaluate_emotion(params: dict[str, Any]) -> tuple[dict[str, Any], list[Path]
             "fit_seconds": round(time.time() - started, 1),
         }
 
+    intervals = bootstrap_intervals(y_test, pred, base_pred, names, params["evaluate"]["bootstrap"], params["seed"])
+    for name, bounds in intervals.pop("per_label_f1").items():
+        per_label[name].update(f1_low=bounds["low"], f1_high=bounds["high"])
+    test_metrics["intervals"] = intervals
+    test_metrics["test_tuned_thresholds"] = with_test_tuned_thresholds(probs, y_test, grid)
     metrics = {
         "model_version": predictor.version,
         "backbone": predictor.meta["backbone"],
@@ -85,4 +97,4 @@ def evaluate_emotion(params: dict[str, Any]) -> tuple[dict[str, Any], list[Path]
     }
     plots = write_plots(paths["plots"], per_label, base_per_label, probs, base_probs, y_test, names,
                         params["evaluate"]["pr_curve_points"])
-    return metrics, plots
+    return metrics, plots, (y_test, pred)

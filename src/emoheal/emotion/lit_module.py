@@ -1,4 +1,5 @@
-"""LightningModule: BCE multi-label training with per-group learning rates and warm-up."""
+"""LightningModule: multi-label training (BCE or ASL, optional R-Drop) with per-layer learning
+rates and warm-up."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from emoheal.emotion.losses import rdrop_term
 from emoheal.emotion.metrics import f1_summary
 from emoheal.emotion.model import EmotionClassifier
+from emoheal.emotion.optim import parameter_groups
 from emoheal.emotion.thresholds import tune_thresholds
 
-_NO_DECAY = ("bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight")
 _DEV_GRID = np.round(np.arange(0.05, 0.951, 0.05), 3)
 
 
@@ -25,11 +27,14 @@ class EmotionLitModule(L.LightningModule):
         head_lr: float,
         weight_decay: float = 0.01,
         warmup_ratio: float = 0.06,
+        layer_lr_decay: float = 1.0,
+        rdrop_alpha: float = 0.0,
+        loss_fn: nn.Module | None = None,
     ):
         super().__init__()
         self.classifier = classifier
-        self.save_hyperparameters(ignore=["classifier"])
-        self.loss_fn = nn.BCEWithLogitsLoss()
+        self.save_hyperparameters(ignore=["classifier", "loss_fn"])
+        self.loss_fn = loss_fn if loss_fn is not None else nn.BCEWithLogitsLoss()
         self._val_outputs: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []
 
     # Random-number state travels with each checkpoint, so a resumed run draws the
@@ -54,8 +59,17 @@ class EmotionLitModule(L.LightningModule):
         return self.classifier(input_ids, attention_mask)
 
     def training_step(self, batch, batch_idx):
-        logits = self(batch["input_ids"], batch["attention_mask"])
-        loss = self.loss_fn(logits, batch["labels"].to(logits.dtype))
+        ids, mask, labels = batch["input_ids"], batch["attention_mask"], batch["labels"]
+        if not self.hparams.rdrop_alpha:
+            logits = self(ids, mask)
+            loss = self.loss_fn(logits, labels.to(logits.dtype))
+        else:
+            # R-Drop: the batch twice in one pass (two dropout masks), both fitted, and kept close
+            both = self(torch.cat([ids, ids]), torch.cat([mask, mask]))
+            logits, again = both.chunk(2)
+            target = labels.to(logits.dtype)
+            loss = (0.5 * (self.loss_fn(logits, target) + self.loss_fn(again, target))
+                    + self.hparams.rdrop_alpha * rdrop_term(logits, again))
         self.log("train/loss", loss, prog_bar=True, batch_size=len(logits))
         return loss
 
@@ -118,18 +132,8 @@ class EmotionLitModule(L.LightningModule):
 
     def configure_optimizers(self):
         hp = self.hparams
-        groups: dict[tuple[str, bool], list] = {}
-        for name, param in self.classifier.named_parameters():
-            if not param.requires_grad:
-                continue
-            part = "head" if name.startswith("head.") else "encoder"
-            decay = not any(name.endswith(suffix) for suffix in _NO_DECAY)
-            groups.setdefault((part, decay), []).append(param)
-        lrs = {"encoder": hp.encoder_lr, "head": hp.head_lr}
-        optimizer = torch.optim.AdamW([
-            {"params": params, "lr": lrs[part], "weight_decay": hp.weight_decay if decay else 0.0}
-            for (part, decay), params in groups.items()
-        ])
+        optimizer = torch.optim.AdamW(parameter_groups(
+            self.classifier, hp.encoder_lr, hp.head_lr, hp.weight_decay, hp.layer_lr_decay))
         total = max(1, self._total_steps())
         warmup = int(hp.warmup_ratio * total)
 

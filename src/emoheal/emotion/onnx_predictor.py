@@ -14,6 +14,7 @@ import numpy as np
 from transformers import AutoTokenizer
 
 from emoheal.emotion.artifacts import ModelFolderError, read_meta
+from emoheal.emotion.lexical import load_lexical
 from emoheal.emotion.onnx_export import (
     EXPORT_HINT,
     INPUTS,
@@ -47,6 +48,7 @@ class OnnxEmotionPredictor(EmotionPredictor):
         self.batch_size = batch_size
         self.labels: list[str] = self.meta["labels"]
         self.max_length: int = self.meta["max_length"]
+        self.lexical = load_lexical(model_dir) if self.meta.get("lexical") else None
         self._load_tuning(root)
         self._tuning = "eager"
         own = self._read_int8_tuning(model_root) if own_tuning and onnx_file.name == INT8_FILE else None
@@ -120,8 +122,9 @@ class OnnxEmotionPredictor(EmotionPredictor):
         """"onnx" (fp32) or "onnx-int8"."""
         return self.onnx_info["files"][self.onnx_file.name]["runtime"]
 
-    def logits(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """(logits (n, 28), token counts before truncation (n,)), in input order — as EmotionPredictor."""
+    def encoder_logits(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(the encoder's logits (n, 28), token counts before truncation (n,)), in input order — as
+        EmotionPredictor's (which mixes in the lexical part the same way for both)."""
         full = self.tokenizer(texts, add_special_tokens=True, truncation=False)["input_ids"]
         lengths = np.array([len(x) for x in full])
         order = np.argsort(-lengths, kind="stable")  # similar lengths together: less padding

@@ -11,6 +11,7 @@ import torch
 
 from emoheal.emotion.artifacts import META_FILE, ModelFolderError, load_model_folder
 from emoheal.emotion.calibration import apply_temperature
+from emoheal.emotion.lexical import load_lexical
 from emoheal.utils.io import read_json
 
 # The detector's own guard, for any caller (a batch of documents through `emoheal detect` or the
@@ -18,6 +19,10 @@ from emoheal.utils.io import read_json
 # Not the session limit: what a person may write for a session is conf/serving `max_text_chars`
 # (2,000), which the API, the CLI and the runner check before the detector sees the text.
 DETECTOR_MAX_CHARS = 20_000
+
+
+def mix_logits(encoder: np.ndarray, lexical: np.ndarray, weight: float) -> np.ndarray:
+    return ((1.0 - weight) * encoder + weight * lexical).astype(np.float32)
 
 
 class InvalidTextError(ValueError):
@@ -73,8 +78,10 @@ def validate_texts(texts: Any) -> list[str]:
 class EmotionPredictor:
     """Loads `models/emotion` (model/, thresholds.json, calibration.json).
 
-    Without thresholds/calibration (a model straight from training) it uses
-    0.5 and no temperature, and says so in `calibrated`.
+    A model with a lexical part (model/lexical.npz) answers with the mix
+    (1 - w) * encoder logits + w * lexical logits, w chosen on dev (calibration.json
+    `lexical_weight`). Without thresholds/calibration (a model straight from training)
+    it uses the encoder alone, 0.5 and no temperature, and says so in `calibrated`.
     """
 
     def __init__(self, model_root: str | Path, device: str = "cpu", batch_size: int = 64):
@@ -88,6 +95,7 @@ class EmotionPredictor:
         self.batch_size = batch_size
         self.labels: list[str] = self.meta["labels"]
         self.max_length: int = self.meta["max_length"]
+        self.lexical = load_lexical(model_dir) if self.meta.get("lexical") else None
         self._load_tuning(root)
 
     def _load_tuning(self, root: Path) -> None:
@@ -99,6 +107,11 @@ class EmotionPredictor:
             if thresholds else np.full(len(self.labels), 0.5)
         )
         self.temperature = float(calibration["temperature"]) if calibration else 1.0
+        self.lexical_weight = float(calibration.get("lexical_weight", 0.0)) if calibration else 0.0
+        if self.lexical_weight and self.lexical is None:
+            raise ModelFolderError(f"{root / 'calibration.json'} mixes in a lexical part (weight "
+                                   f"{self.lexical_weight}) that the model folder does not have: rerun the "
+                                   "thresholds stage (`dvc repro thresholds`)")
         self.calibrated = bool(thresholds and calibration)
 
     def _read_tuned(self, path: Path) -> dict | None:
@@ -117,9 +130,18 @@ class EmotionPredictor:
     def version(self) -> str:
         return self.meta["version"]
 
-    @torch.inference_mode()
     def logits(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """(logits (n, 28), token counts before truncation (n,)), in input order."""
+        """(logits (n, 28), token counts before truncation (n,)), in input order: the encoder's,
+        mixed with the lexical part's when calibration chose a weight for it."""
+        encoder, lengths = self.encoder_logits(texts)
+        if not self.lexical_weight:
+            return encoder, lengths
+        lexical = self.lexical.decision_function(texts)
+        return mix_logits(encoder, lexical, self.lexical_weight), lengths
+
+    @torch.inference_mode()
+    def encoder_logits(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(the encoder's logits (n, 28), token counts before truncation (n,)), in input order."""
         full = self.tokenizer(texts, add_special_tokens=True, truncation=False)["input_ids"]
         lengths = np.array([len(x) for x in full])
         order = np.argsort(-lengths, kind="stable")  # similar lengths together: less padding

@@ -13,15 +13,26 @@ from typing import Any
 import lightning as L
 import torch
 import yaml
-from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint, TQDMProgressBar
+from lightning.pytorch.callbacks import (
+    Callback,
+    EarlyStopping,
+    EMAWeightAveraging,
+    ModelCheckpoint,
+    TQDMProgressBar,
+)
 from lightning.pytorch.loggers import MLFlowLogger
 
 from emoheal.data.prepared import read_manifest, read_prepared
 from emoheal.emotion.artifacts import save_model_folder
 from emoheal.emotion.backbone import build_backbone, resolve_pretrained_path
+from emoheal.emotion.baseline import fit_lexical
 from emoheal.emotion.datamodule import GoEmotionsDataModule
+from emoheal.emotion.distill import distilled_frame
+from emoheal.emotion.lexical import LexicalModel
 from emoheal.emotion.lit_module import EmotionLitModule
+from emoheal.emotion.losses import build_loss
 from emoheal.emotion.model import EmotionClassifier
+from emoheal.emotion.optim import freeze_word_embeddings
 from emoheal.tracking.runs import artifact_location, flatten, tracking_uri
 from emoheal.utils.git import git_commit
 from emoheal.utils.hashing import sha256_json
@@ -87,8 +98,12 @@ def train_emotion_model(
     manifest = read_manifest(paths["prepared"])
     label_names = manifest["labels"]
     train_df, dev_df = read_prepared(paths["prepared"], "train"), read_prepared(paths["prepared"], "dev")
+    labelled = train_df  # the annotators' labels, whatever the encoder is trained on
+    train_df, teachers = distilled_frame(train_df, label_names, params["train"]["distill"])
+    # loading the teachers may draw from the seeded state: start the run's draws afresh
+    L.seed_everything(params["seed"], workers=True, verbose=False)
 
-    key = run_key(params, manifest["data_hash"])
+    key = run_key(params, manifest["data_hash"] + teachers)
     run_dir = Path(paths["checkpoints"]) / key
     run_dir.mkdir(parents=True, exist_ok=True)
     encoder, tokenizer = _backbone_for_run(backbone_cfg, train_df["text"].tolist(), run_dir)
@@ -117,7 +132,10 @@ def train_emotion_model(
         state = torch.load(best.best_model_path, map_location="cpu", weights_only=True)["state_dict"]
         module.load_state_dict(state)
     meta = _training_meta(params, label_names, manifest["data_hash"], key, best, trainer.global_step, started)
-    model_dir, meta, run_id = _save_model(params, module, tokenizer, meta, logger)
+    lexical_cfg = params["train"]["lexical"]
+    lexical = (fit_lexical(labelled["text"].tolist(), labelled[label_names].to_numpy(), lexical_cfg, params["seed"])
+               if lexical_cfg["enabled"] else None)
+    model_dir, meta, run_id = _save_model(params, module, tokenizer, meta, logger, lexical)
     # the run folder is only a resume point: the model is saved (and logged) now
     shutil.rmtree(run_dir, ignore_errors=True)
     return TrainResult(model_dir, meta, run_id, resumed_from, trainer.global_step)
@@ -148,9 +166,12 @@ def _lit_module(params: dict[str, Any], encoder, num_labels: int) -> EmotionLitM
     # from_pretrained returns the encoder in eval mode and Lightning keeps each
     # submodule's mode: without this, fine-tuning would run with dropout off.
     classifier.train()
+    if train_cfg["freeze_word_embeddings"]:
+        log.info("word embeddings frozen (%d weights)", freeze_word_embeddings(classifier))
     return EmotionLitModule(
         classifier, backbone_cfg["encoder_lr"], backbone_cfg["head_lr"],
-        train_cfg["weight_decay"], train_cfg["warmup_ratio"],
+        train_cfg["weight_decay"], train_cfg["warmup_ratio"], train_cfg["layer_lr_decay"],
+        train_cfg["rdrop_alpha"], build_loss(train_cfg["loss"]),
     )
 
 
@@ -165,6 +186,10 @@ def _callbacks(train_cfg: dict[str, Any], ckpt_dir: Path,
     # saving "last" would make Lightning write last-v1.ckpt beside it.
     best = ModelCheckpoint(dirpath=ckpt_dir, filename="best", monitor=MONITOR, mode="max", save_top_k=1)
     callbacks: list[Callback] = [periodic, best, *extra_callbacks]
+    ema = train_cfg["ema"]
+    if ema["decay"]:
+        # validation, the best checkpoint and the saved model all see the averaged weights
+        callbacks.append(EMAWeightAveraging(decay=ema["decay"], update_starting_at_step=ema["start_step"]))
     if train_cfg["progress_bar"]:
         # tqdm rather than Lightning's default rich bar, which prints nothing
         # when output goes to a log file (as under `make run > log`)
@@ -221,13 +246,13 @@ def _training_meta(params: dict[str, Any], label_names: list[str], data_hash: st
 
 
 def _save_model(params: dict[str, Any], module: EmotionLitModule, tokenizer, meta: dict[str, Any],
-                logger) -> tuple[Path, dict[str, Any], str | None]:
+                logger, lexical: LexicalModel | None = None) -> tuple[Path, dict[str, Any], str | None]:
     """Write paths.model/model afresh (and log its identity to the run); returns (folder, meta with
     the version, MLflow run id or None)."""
     model_dir = Path(params["paths"]["model"]) / "model"
     if model_dir.exists():
         shutil.rmtree(model_dir)
-    meta = save_model_folder(model_dir, module.classifier.cpu(), tokenizer, meta)
+    meta = save_model_folder(model_dir, module.classifier.cpu(), tokenizer, meta, lexical)
     run_id = None
     if logger:
         run_id = logger.run_id

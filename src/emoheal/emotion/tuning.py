@@ -1,4 +1,5 @@
-"""The thresholds stage: temperature scaling and per-label thresholds, both fitted on dev."""
+"""The thresholds stage: the lexical part's mixing weight, temperature scaling and per-label
+thresholds, all fitted on dev."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import numpy as np
 
 from emoheal.data.prepared import read_prepared
 from emoheal.emotion.calibration import apply_temperature, fit_temperature
+from emoheal.emotion.devscore import choose_lexical_weight
 from emoheal.emotion.metrics import expected_calibration_error, f1_summary
-from emoheal.emotion.predictor import EmotionPredictor
+from emoheal.emotion.predictor import EmotionPredictor, mix_logits
 from emoheal.emotion.thresholds import threshold_grid, tune_thresholds
 from emoheal.utils.io import write_json
 
@@ -22,13 +24,17 @@ def tune_on_dev(params: dict[str, Any]) -> dict[str, Any]:
     names = predictor.labels
     dev = read_prepared(params["paths"]["prepared"], "dev")
     y = dev[names].to_numpy(dtype=np.uint8)
-    logits, _ = predictor.logits(dev["text"].tolist())
+    texts = dev["text"].tolist()
+    encoder, _ = predictor.encoder_logits(texts)
+    lexical = predictor.lexical.decision_function(texts) if predictor.lexical is not None else None
+    grid = threshold_grid(params["thresholds"])
+    weight, weight_scores = choose_lexical_weight(encoder, lexical, y, grid, params["calibration"]["lexical_weights"])
+    logits = encoder if lexical is None else mix_logits(encoder, lexical, weight)
 
     bins = params["calibration"]["ece_bins"]
     raw_probs = apply_temperature(logits, 1.0)
     temperature = fit_temperature(logits, y)
     probs = apply_temperature(logits, temperature)
-    grid = threshold_grid(params["thresholds"])
     thresholds, best_f1 = tune_thresholds(probs, y, grid, params["thresholds"]["default"])
 
     calibration = {
@@ -38,6 +44,9 @@ def tune_on_dev(params: dict[str, Any]) -> dict[str, Any]:
         "dev_ece_before": expected_calibration_error(raw_probs, y, bins),
         "dev_ece_after": expected_calibration_error(probs, y, bins),
         "ece_bins": bins,
+        # the lexical part's share of the logits, chosen by cross-fitted dev macro-F1 (each weight's score)
+        "lexical_weight": weight,
+        "lexical_weight_dev_macro_f1": weight_scores,
         "model_version": predictor.version,
     }
     write_json(root / "calibration.json", calibration)

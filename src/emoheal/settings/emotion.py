@@ -4,7 +4,9 @@ stages read (conf/config.yaml: thresholds, calibration, evaluate)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
+
+from pydantic import Field
 
 from emoheal.settings.base import Settings, tagged
 
@@ -77,6 +79,44 @@ class Trainer(Settings):
     num_threads: int | None  # null: torch's default
 
 
+class Loss(Settings):
+    """The multi-label loss: plain binary cross-entropy, or the asymmetric loss (Ridnik et al.
+    2021), which down-weights easy negatives (gamma_neg, and a probability margin `clip`) so the
+    rare labels' few positives weigh more."""
+
+    name: Literal["bce", "asl"]
+    gamma_neg: float = Field(ge=0)
+    gamma_pos: float = Field(ge=0)
+    clip: float = Field(ge=0, lt=1)
+
+
+class Ema(Settings):
+    """Exponential moving average of the weights; dev scores and the saved model use the average."""
+
+    decay: float | None = Field(gt=0, lt=1)  # null: no averaging
+    start_step: int = Field(ge=0)
+
+
+class Distill(Settings):
+    """Soft targets from trained teachers (model folders): (1 - weight) * label + weight * their mean
+    probability. No teachers: the annotators' labels alone."""
+
+    teachers: list[str]
+    weight: float = Field(ge=0, le=1)
+
+
+class Lexical(Settings):
+    """The model's TF-IDF part (model/lexical.npz), fitted on the training split after fine-tuning;
+    its logits are mixed with the encoder's at the weight the thresholds stage picks on dev."""
+
+    enabled: bool
+    ngram_max: int = Field(ge=1, le=3)
+    min_df: int = Field(ge=1)
+    max_features: int | None = Field(ge=1)
+    C: float = Field(gt=0)
+    class_weight: Literal["balanced"] | None
+
+
 class Train(Settings):
     batch_size: int
     eval_batch_size: int
@@ -93,6 +133,14 @@ class Train(Settings):
     log_every_n_steps: int
     num_workers: int
     progress_bar: bool
+    # the fine-tuning recipe (docs/emotion_candidates.md: what each option gave on dev)
+    freeze_word_embeddings: bool
+    layer_lr_decay: float = Field(gt=0, le=1)  # 1: one learning rate for the whole encoder
+    rdrop_alpha: float = Field(ge=0)  # 0: no R-Drop
+    loss: Loss
+    ema: Ema
+    distill: Distill
+    lexical: Lexical
 
 
 class ThresholdGrid(Settings):
@@ -105,6 +153,8 @@ class ThresholdGrid(Settings):
 class Calibration(Settings):
     method: Literal["temperature"]
     ece_bins: int
+    # the lexical part's mixing weights the thresholds stage tries (cross-fitted on dev)
+    lexical_weights: list[Annotated[float, Field(ge=0, lt=1)]] = Field(min_length=1)
 
 
 class Baseline(Settings):
@@ -116,6 +166,14 @@ class Baseline(Settings):
     class_weight: str | None
 
 
+class Bootstrap(Settings):
+    """Paired bootstrap over test rows: the intervals in metrics/emotion.json."""
+
+    resamples: int = Field(ge=100)
+    confidence: float = Field(gt=0, lt=1)
+
+
 class Evaluate(Settings):
     baseline: Baseline
+    bootstrap: Bootstrap
     pr_curve_points: int

@@ -1,14 +1,20 @@
 """The registry workflow on `emoheal-emotion`: aliases `champion` (what `make bento` serves) and
 `challenger` (the newest candidate). Registration assigns them; `promote` compares the two on
-the test metrics recorded by their evaluation runs and moves `champion` only when the
-challenger is better by a margin, on the same test data — or says why not."""
+the test predictions their evaluation runs logged, with a paired bootstrap over the same test rows,
+and moves `champion` only when the lower bound of the challenger's gain is above zero — a gain
+within the test set's noise (about +-0.01 macro-F1 on GoEmotions) is not progress — or says why not."""
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from emoheal.emotion.metrics import f1_summary
+from emoheal.tracking.predictions import ARTIFACT_DIR, FILE_NAME, TestPredictions, read_predictions
+
 CHAMPION, CHALLENGER = "champion", "challenger"
+METRICS = ("macro_f1", "micro_f1")
 
 
 def assign_on_register(client: Any, name: str, version: str) -> list[str]:
@@ -24,14 +30,23 @@ class Promotion:
     promoted: bool
     reason: str
     metric: str
-    margin: float
+    confidence: float
+    resamples: int
     champion_version: str | None = None
     challenger_version: str | None = None
     champion_value: float | None = None
     challenger_value: float | None = None
+    gain: float | None = None
+    gain_low: float | None = None
+    gain_high: float | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def interval_text(self) -> str:
+        return (f"{self.metric} {self.challenger_value:.4f} vs {self.champion_value:.4f}: gain {self.gain:+.4f}, "
+                f"{self.confidence:.0%} interval [{self.gain_low:+.4f}, {self.gain_high:+.4f}] "
+                f"(paired bootstrap, {self.resamples} resamples of the test rows)")
 
 
 def _version(client: Any, name: str, alias: str):
@@ -43,16 +58,29 @@ def _version(client: Any, name: str, alias: str):
         return None
 
 
-def _metric(client: Any, version, metric: str) -> float | None:
-    value = client.get_run(version.run_id).data.metrics.get(metric) if version.run_id else None
-    return None if value is None else float(value)
+def _predictions(client: Any, version) -> TestPredictions | None:
+    """The test predictions its evaluation logged, or None (an evaluation from before they were)."""
+    from mlflow.exceptions import MlflowException
+
+    if not version.run_id:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            path = client.download_artifacts(version.run_id, f"{ARTIFACT_DIR}/{FILE_NAME}", tmp)
+        except (MlflowException, OSError):
+            return None
+        return read_predictions(path)
 
 
-def promote(client: Any, name: str, metric: str = "test.macro_f1", margin: float = 0.005,
-            dry_run: bool = False) -> Promotion:
-    """Move `champion` to the challenger when challenger[metric] >= champion[metric] + margin and both
-    were evaluated on the same data (their `data_hash` tags); otherwise leave everything as it is."""
-    result = Promotion(False, "", metric, margin)
+def promote(client: Any, name: str, metric: str = "macro_f1", confidence: float = 0.95, resamples: int = 2000,
+            seed: int = 0, dry_run: bool = False) -> Promotion:
+    """Move `champion` to the challenger only when the paired bootstrap's lower bound of its gain on
+    `metric` (macro_f1 or micro_f1, over the same test rows) is above zero; record the interval
+    on the challenger's version either way; or say why nothing could be compared."""
+    metric = metric.removeprefix("test.")
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
+    result = Promotion(False, "", metric, confidence, resamples)
     champion, challenger = _version(client, name, CHAMPION), _version(client, name, CHALLENGER)
     if champion is None:
         result.reason = f"{name} has no {CHAMPION!r} version: register one first (`make run`)"
@@ -70,22 +98,53 @@ def promote(client: Any, name: str, metric: str = "test.macro_f1", margin: float
         result.reason = (f"not comparable: the champion was evaluated on data {data[0]} and the challenger on "
                          f"{data[1]} (rerun the challenger's evaluation on the champion's data)")
         return result
-    result.champion_value, result.challenger_value = _metric(client, champion, metric), _metric(client, challenger,
-                                                                                                   metric)
-    if result.champion_value is None or result.challenger_value is None:
-        result.reason = f"{metric} is missing from a version's run: rerun its evaluate stage"
+    ours, theirs = _predictions(client, champion), _predictions(client, challenger)
+    missing = [f"v{v.version}" for v, p in ((champion, ours), (challenger, theirs)) if p is None]
+    if missing:
+        result.reason = (f"no test predictions logged for {' and '.join(missing)} ({ARTIFACT_DIR}/{FILE_NAME}): "
+                         "rerun its evaluate stage, which logs them")
         return result
-    gain = result.challenger_value - result.champion_value
-    if gain < margin:
-        result.reason = (f"challenger v{challenger.version} {metric} {result.challenger_value:.4f} vs champion "
-                         f"v{champion.version} {result.champion_value:.4f}: {gain:+.4f} is below the margin "
-                         f"{margin:+.4f}; the champion stays")
+    if not ours.same_rows_as(theirs):
+        result.reason = "not comparable: the two evaluations' test rows or labels differ"
         return result
-    result.promoted = True
-    result.reason = (f"challenger v{challenger.version} {metric} {result.challenger_value:.4f} beats champion "
-                     f"v{champion.version} {result.champion_value:.4f} by {gain:+.4f} (margin {margin})")
+    _compare(result, ours, theirs, seed)
+    if result.gain_low <= 0:
+        result.reason = (f"challenger v{challenger.version} {result.interval_text()}: the gain is within noise or "
+                         "negative (its lower bound is not above zero); the champion stays")
+    else:
+        result.promoted = True
+        result.reason = f"challenger v{challenger.version} beats champion v{champion.version}: {result.interval_text()}"
     if not dry_run:
-        client.set_registered_model_alias(name, CHAMPION, challenger.version)
-        client.delete_registered_model_alias(name, CHALLENGER)
-        client.set_model_version_tag(name, challenger.version, "promoted_over", str(champion.version))
+        _record(client, name, result)
+        if result.promoted:
+            client.set_registered_model_alias(name, CHAMPION, challenger.version)
+            client.delete_registered_model_alias(name, CHALLENGER)
+            client.set_model_version_tag(name, challenger.version, "promoted_over", str(champion.version))
     return result
+
+
+def _compare(result: Promotion, champion: TestPredictions, challenger: TestPredictions, seed: int) -> None:
+    from emoheal.emotion.bootstrap import bootstrap, interval
+
+    draws = bootstrap(champion.y, {"champion": champion.pred, "challenger": challenger.pred}, result.resamples, seed)
+    field = "macro" if result.metric == "macro_f1" else "micro"
+    gains = getattr(draws["challenger"], field) - getattr(draws["champion"], field)
+    result.champion_value = float(f1_summary(champion.y, champion.pred)[result.metric])
+    result.challenger_value = float(f1_summary(challenger.y, challenger.pred)[result.metric])
+    result.gain = result.challenger_value - result.champion_value
+    result.gain_low, result.gain_high = interval(gains, result.confidence)
+
+
+def _record(client: Any, name: str, result: Promotion) -> None:
+    """The comparison, on the challenger's version: what was measured against which champion."""
+    tags = {
+        "promotion_compared_with": result.champion_version,
+        "promotion_metric": f"test.{result.metric}",
+        "promotion_gain": f"{result.gain:.6f}",
+        "promotion_interval": f"[{result.gain_low:.6f}, {result.gain_high:.6f}]",
+        "promotion_confidence": str(result.confidence),
+        "promotion_resamples": str(result.resamples),
+        "promotion_decision": "promoted" if result.promoted else "kept champion",
+    }
+    for key, value in tags.items():
+        client.set_model_version_tag(name, result.challenger_version, key, value)
