@@ -274,3 +274,19 @@ def test_the_monitoring_summary_shows_failures_with_their_detail():
         "  study answers: n=7, reflected 3.9, calmer 4.1, r=0.41 (95% CI [0.1, 0.7]; the paper reported 0.48)",
         "  note: rebuild the reference",
     ]
+
+
+def test_candidates_refuses_an_unknown_name_and_a_malformed_file(tmp_path):
+    import subprocess
+
+    from tests.helpers import PYTHON, ROOT
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("x: [\n")
+    for args in (["nope"], ["--file", str(bad)], ["--file", str(tmp_path / "list.yaml")]):
+        if args[-1].endswith("list.yaml"):
+            (tmp_path / "list.yaml").write_text("- a\n- b\n")
+        result = subprocess.run([PYTHON, "-m", "emoheal.cli", "candidates", *args], cwd=ROOT, text=True,
+                                capture_output=True, timeout=120)
+        assert result.returncode == 2 and "emoheal: error:" in result.stderr, (args, result.stderr)
+        assert "Traceback" not in result.stderr

@@ -27,11 +27,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def candidates_command(args: argparse.Namespace) -> int:
+    import yaml
+
     from emoheal.emotion.candidate_table import write_table
     from emoheal.emotion.candidates import candidate_params, read_candidates, run_candidate, update_results
     from emoheal.utils.io import read_json
 
-    base, candidates = read_candidates(args.file)
+    try:
+        base, candidates = read_candidates(args.file)
+    except (yaml.YAMLError, ValueError) as exc:
+        raise UsageError(f"{args.file}: not a candidates file ({str(exc).splitlines()[0]})") from None
     unknown = [n for n in args.names if n not in candidates]
     if unknown:
         raise UsageError(f"unknown candidate(s) {', '.join(unknown)}; {args.file} has {', '.join(candidates)}")
