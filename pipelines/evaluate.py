@@ -19,7 +19,8 @@ if __name__ == "__main__":
     calibration = read_json(f"{paths['model']}/calibration.json")
     metrics["dev"] = {"ece_uncalibrated": calibration["dev_ece_before"],
                       "ece_calibrated": calibration["dev_ece_after"],
-                      "temperature": calibration["temperature"],
+                      "calibration": calibration.get("method", "temperature"),
+                      "temperature": calibration.get("temperature"),
                       "lexical_weight": calibration.get("lexical_weight", 0.0)}
     metrics_path = f"{paths['metrics']}/emotion.json"
     if params["tracking"]["enabled"]:

@@ -326,3 +326,33 @@ def test_parity_tunes_int8_on_dev_and_scores_it_with_its_own_thresholds(tiny, tm
     assert with_eager["f1_drop"] == pytest.approx(report["macro_f1"]["torch"] - with_eager["macro_f1"])
     with pytest.raises(ValueError, match="both"):
         parity(tiny["root"], onnx_dir, texts, targets, dev_texts=dev_texts)
+
+
+def test_a_model_calibrated_per_label_gets_int8_tuning_of_the_same_kind(tiny, tmp_path):
+    """The int8 graph's own tuning follows the eager model's calibration method, and its predictor
+    applies the per-label scales and biases it wrote."""
+    root = tmp_path / "model_root"
+    shutil.copytree(tiny["root"], root)
+    scale = {name: 1.0 + 0.1 * j for j, name in enumerate(LABELS)}
+    write_json(root / "calibration.json", {"model_version": tiny["meta"]["version"], "method": "per_label",
+                                           "scale": scale, "bias": {name: -0.5 for name in LABELS}})
+    eager = EmotionPredictor(root)
+    assert eager.calibrator.method == "per_label" and eager.temperature is None
+    logits = eager.logits(TEXTS)[0]
+    np.testing.assert_allclose(eager.probabilities(logits),
+                               1 / (1 + np.exp(-(logits * np.array(list(scale.values())) - 0.5))))
+    onnx_dir = tmp_path / "onnx"
+    export_onnx(root, onnx_dir)
+    texts, targets = _dev_split()
+    tuning = tune_int8(root, onnx_dir, texts, targets, threads=1)
+    assert tuning["method"] == "per_label" and "temperature" not in tuning
+    assert set(tuning["scale"]) == set(tuning["bias"]) == set(LABELS)
+    int8 = OnnxEmotionPredictor(root, onnx_dir / INT8_FILE, threads=1)
+    assert int8.tuning == "own" and int8.calibrator.method == "per_label"
+    probs = int8.probabilities(int8.logits(TEXTS)[0])
+    assert [set(p.labels) for p in int8.predict(TEXTS)] == [
+        {LABELS[j] for j in np.flatnonzero(row >= int8.thresholds)} for row in probs]
+    # a per-label file missing a label's scale is refused with what to do
+    _rewrite_tuning(onnx_dir, scale={k: v for k, v in tuning["scale"].items() if k != LABELS[0]})
+    with pytest.raises(ModelFolderError, match=rf"scale\[{LABELS[0]}\]"):
+        OnnxEmotionPredictor(root, onnx_dir / INT8_FILE, threads=1)

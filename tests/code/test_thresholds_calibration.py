@@ -1,7 +1,13 @@
 import numpy as np
 import pytest
 
-from emoheal.emotion.calibration import apply_temperature, fit_temperature
+from emoheal.emotion.calibration import (
+    apply_temperature,
+    calibrate_and_tune,
+    calibrator_from_json,
+    fit_calibrator,
+    fit_temperature,
+)
 from emoheal.emotion.metrics import expected_calibration_error, group_f1
 from emoheal.emotion.thresholds import threshold_grid, tune_thresholds
 
@@ -49,3 +55,44 @@ def test_group_f1_collapses_members():
     result = group_f1(y_true, y_pred, names, groups)
     assert result["macro_f1"] == pytest.approx(1.0)
     assert result["per_group_f1"] == {"happy": 1.0, "angry": 1.0}
+
+
+def _shifted_logits(seed: int = 0):
+    """Logits whose labels are each off by their own offset (what ASL's clipped negatives leave)."""
+    rng = np.random.default_rng(seed)
+    true_logits = rng.normal(-2, 2, size=(20000, 3))
+    y = (rng.random(true_logits.shape) < 1 / (1 + np.exp(-true_logits))).astype(np.uint8)
+    return true_logits * np.array([0.5, 1.0, 2.0]) + np.array([3.0, 1.5, -1.0]), y
+
+
+def test_per_label_scaling_undoes_label_offsets_that_one_temperature_cannot():
+    logits, y = _shifted_logits()
+    temperature = expected_calibration_error(fit_calibrator(logits, y, "temperature")(logits), y)
+    per_label = fit_calibrator(logits, y, "per_label")
+    assert expected_calibration_error(per_label(logits), y) < 0.01 < temperature / 3
+    assert per_label.scale == pytest.approx([2.0, 1.0, 0.5], rel=0.1) and per_label.temperature is None
+
+
+def test_thresholds_make_the_same_decisions_whichever_calibration():
+    logits, y = _shifted_logits(1)
+    decisions = {}
+    for method in ("temperature", "per_label"):
+        calibrator, thresholds, best_f1 = calibrate_and_tune(logits, y, GRID, 0.5, method)
+        decisions[method] = calibrator(logits) >= thresholds
+        assert best_f1.min() > 0.3
+    assert (decisions["temperature"] != decisions["per_label"]).sum() == 0
+    assert decisions["per_label"].any() and not decisions["per_label"].all()
+
+
+def test_a_calibration_file_gives_back_the_same_probabilities():
+    logits, y = _shifted_logits(2)
+    names = ["a", "b", "c"]
+    for method in ("temperature", "per_label"):
+        fitted = fit_calibrator(logits, y, method)
+        loaded = calibrator_from_json(fitted.to_json(names), names)
+        assert np.array_equal(loaded(logits), fitted(logits)) and loaded.method == method
+    assert calibrator_from_json({"temperature": 2.0}, names).temperature == 2.0  # files before `method`
+    with pytest.raises(KeyError, match="c"):
+        calibrator_from_json({"method": "per_label", "scale": {"a": 1, "b": 1}, "bias": {"a": 0, "b": 0}}, names)
+    with pytest.raises(ValueError, match="unknown calibration method"):
+        fit_calibrator(logits, y, "isotonic")

@@ -15,7 +15,8 @@ def headline_lines(metrics: dict[str, Any]) -> list[str]:
         f"weighted-F1 {t['weighted_f1']:.4f}",
         *_interval_lines(t),
         f"  Ekman groups macro-F1 {t['ekman']['macro_f1']:.4f}  sentiment macro-F1 {t['sentiment']['macro_f1']:.4f}",
-        f"  calibration error (ECE) {t['ece_uncalibrated']:.4f} -> {t['ece_calibrated']:.4f} with temperature",
+        f"  calibration error (ECE) {t['ece_uncalibrated']:.4f} -> {t['ece_calibrated']:.4f} "
+        f"with {_calibration_name(metrics)}",
     ]
     for name, base in metrics.get("baselines", {}).items():
         lines.append(f"  baseline {name}: macro-F1 {base['test']['macro_f1']:.4f}  "
@@ -27,6 +28,11 @@ def headline_lines(metrics: dict[str, Any]) -> list[str]:
     worst = sorted(metrics["per_label"].items(), key=lambda kv: kv[1]["f1"])[:3]
     lines.append("  weakest labels: " + ", ".join(f"{k} {v['f1']:.2f} (n={v['support']})" for k, v in worst))
     return lines
+
+
+def _calibration_name(metrics: dict[str, Any]) -> str:
+    method = metrics.get("dev", {}).get("calibration", "temperature")
+    return "per-label scaling" if method == "per_label" else method
 
 
 def _interval_lines(t: dict[str, Any]) -> list[str]:

@@ -218,25 +218,27 @@ def _targets(texts: list[str], targets: np.ndarray) -> np.ndarray:
     return targets
 
 
-def fit_dev_tuning(logits: np.ndarray, targets: np.ndarray, grid: dict[str, Any]) -> dict[str, Any]:
-    """Temperature, then per-label thresholds on the temperature-scaled probabilities, exactly as the
-    thresholds stage (`emoheal.emotion.tuning.tune_on_dev`) fits them for the eager model."""
-    from emoheal.emotion.calibration import apply_temperature, fit_temperature
-    from emoheal.emotion.thresholds import threshold_grid, tune_thresholds
+def fit_dev_tuning(logits: np.ndarray, targets: np.ndarray, grid: dict[str, Any],
+                   method: str = "temperature") -> dict[str, Any]:
+    """Calibration (the eager model's method) and per-label thresholds on the calibrated probabilities,
+    exactly as the thresholds stage (`emoheal.emotion.tuning.tune_on_dev`) fits them for the eager model."""
+    from emoheal.emotion.calibration import calibrate_and_tune
+    from emoheal.emotion.thresholds import threshold_grid
 
-    temperature = fit_temperature(logits, targets)
-    probs = apply_temperature(logits, temperature)
-    thresholds, best_f1 = tune_thresholds(probs, targets, threshold_grid(grid), grid["default"])
-    return {"temperature": temperature, "probs": probs, "thresholds": thresholds, "best_f1": best_f1}
+    calibrator, thresholds, best_f1 = calibrate_and_tune(logits, targets, threshold_grid(grid), grid["default"],
+                                                         method)
+    probs = calibrator(logits)
+    return {"calibrator": calibrator, "temperature": calibrator.temperature, "probs": probs,
+            "thresholds": thresholds, "best_f1": best_f1}
 
 
 def tune_int8(model_root: str | Path, onnx_dir: str | Path, dev_texts: list[str], dev_targets: np.ndarray,
               grid: dict[str, Any] | None = None, threads: int | None = None) -> dict:
-    """Fit the int8 graph's own temperature and thresholds on the dev split; write int8_tuning.json.
+    """Fit the int8 graph's own calibration and thresholds on the dev split; write int8_tuning.json.
 
     Dynamic int8 shifts the logits a little, so the eager model's thresholds (tuned on dev for eager
-    logits) are not the best ones for it. This runs model.int8.onnx on dev, fits temperature and
-    per-label thresholds with the thresholds stage's functions and grid (`grid`: the params'
+    logits) are not the best ones for it. This runs model.int8.onnx on dev, fits calibration (the eager
+    model's method) and per-label thresholds with the thresholds stage's functions and grid (`grid`: the params'
     `thresholds` section; default THRESHOLD_GRID), and records the file with its hash in onnx_model.json.
     Never pass the test split here: test is only for the comparison in `parity`.
     """
@@ -248,8 +250,8 @@ def tune_int8(model_root: str | Path, onnx_dir: str | Path, dev_texts: list[str]
     out = Path(onnx_dir)
     predictor = OnnxEmotionPredictor(model_root, out / INT8_FILE, threads=threads, own_tuning=False)
     logits, _ = predictor.logits(dev_texts)
-    fitted = fit_dev_tuning(logits, dev_targets, grid)
-    eager_probs = predictor.probabilities(logits)  # the eager model's temperature and thresholds
+    fitted = fit_dev_tuning(logits, dev_targets, grid, predictor.calibrator.method)
+    eager_probs = predictor.probabilities(logits)  # the eager model's calibration and thresholds
     tuning = {
         "model_version": predictor.version,
         "runtime": "onnx-int8",
@@ -258,7 +260,7 @@ def tune_int8(model_root: str | Path, onnx_dir: str | Path, dev_texts: list[str]
         "tuned_on": "dev",
         "dev_rows": len(dev_texts),
         "grid": grid,
-        "temperature": fitted["temperature"],
+        **fitted["calibrator"].to_json(predictor.labels),
         "thresholds": {name: float(t) for name, t in zip(predictor.labels, fitted["thresholds"])},
         "dev_f1": {name: float(f) for name, f in zip(predictor.labels, fitted["best_f1"])},
         "dev_macro_f1": _score(fitted["probs"], fitted["thresholds"], dev_targets)["macro_f1"],

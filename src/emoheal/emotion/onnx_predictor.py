@@ -1,6 +1,6 @@
 """OnnxEmotionPredictor: EmotionPredictor served by ONNX Runtime on CPU, without loading torch weights.
 
-The tokenizer, labels, max length, thresholds and temperature come from the trained model folder as for
+The tokenizer, labels, max length, thresholds and calibration come from the trained model folder as for
 EmotionPredictor; the logits come from a graph written by `emoheal.emotion.onnx_export`, which must have
 been exported from that same model version. The int8 graph instead takes its temperature and thresholds
 from int8_tuning.json beside it when `tune_int8` wrote one (fitted on dev for the int8 logits).
@@ -14,6 +14,7 @@ import numpy as np
 from transformers import AutoTokenizer
 
 from emoheal.emotion.artifacts import ModelFolderError, read_meta
+from emoheal.emotion.calibration import calibrator_from_json
 from emoheal.emotion.lexical import load_lexical
 from emoheal.emotion.onnx_export import (
     EXPORT_HINT,
@@ -54,7 +55,7 @@ class OnnxEmotionPredictor(EmotionPredictor):
         own = self._read_int8_tuning(model_root) if own_tuning and onnx_file.name == INT8_FILE else None
         if own is not None:
             self.thresholds = np.array([own["thresholds"][name] for name in self.labels])
-            self.temperature = float(own["temperature"])
+            self.calibrator = calibrator_from_json(own, self.labels)
             self.calibrated = True
             self._tuning = "own"
 
@@ -105,8 +106,12 @@ class OnnxEmotionPredictor(EmotionPredictor):
         if tuning.get("onnx_sha256") != self.onnx_info["files"][INT8_FILE]["sha256"]:
             raise ModelFolderError(f"{path} was tuned for another {INT8_FILE} (hash differs): {hint}")
         missing = [name for name in self.labels if name not in tuning.get("thresholds", {})]
-        if "temperature" not in tuning:
+        method = tuning.get("method", "temperature")
+        if method == "temperature" and "temperature" not in tuning:
             missing.insert(0, "temperature")
+        elif method != "temperature":
+            missing[:0] = [f"{part}[{name}]" for part in ("scale", "bias") for name in self.labels
+                           if name not in tuning.get(part, {})]
         if missing:
             raise ModelFolderError(f"{path} lacks {', '.join(missing[:4])}: {hint}")
         return tuning

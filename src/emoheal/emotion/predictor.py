@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from emoheal.emotion.artifacts import META_FILE, ModelFolderError, load_model_folder
-from emoheal.emotion.calibration import apply_temperature
+from emoheal.emotion.calibration import Calibrator, calibrator_from_json, temperature_calibrator
 from emoheal.emotion.lexical import load_lexical
 from emoheal.utils.io import read_json
 
@@ -99,14 +99,19 @@ class EmotionPredictor:
         self._load_tuning(root)
 
     def _load_tuning(self, root: Path) -> None:
-        """Thresholds and temperature tuned on dev for this model (0.5 and none when absent)."""
+        """Thresholds and calibration tuned on dev for this model (0.5 and none when absent)."""
         thresholds = self._read_tuned(root / "thresholds.json")
         calibration = self._read_tuned(root / "calibration.json")
         self.thresholds = (
             np.array([thresholds["thresholds"][name] for name in self.labels])
             if thresholds else np.full(len(self.labels), 0.5)
         )
-        self.temperature = float(calibration["temperature"]) if calibration else 1.0
+        try:
+            self.calibrator: Calibrator = (calibrator_from_json(calibration, self.labels) if calibration
+                                           else temperature_calibrator(1.0, len(self.labels)))
+        except KeyError as err:
+            raise ModelFolderError(f"{root / 'calibration.json'} is incomplete ({err.args[0]}): rerun the "
+                                   "thresholds stage (`dvc repro thresholds`)") from None
         self.lexical_weight = float(calibration.get("lexical_weight", 0.0)) if calibration else 0.0
         if self.lexical_weight and self.lexical is None:
             raise ModelFolderError(f"{root / 'calibration.json'} mixes in a lexical part (weight "
@@ -155,8 +160,13 @@ class EmotionPredictor:
             out[idx] = self.classifier(enc["input_ids"], enc["attention_mask"]).float().cpu().numpy()
         return out, lengths
 
+    @property
+    def temperature(self) -> float | None:
+        """The calibration's one temperature (None when calibrated per label)."""
+        return self.calibrator.temperature
+
     def probabilities(self, logits: np.ndarray) -> np.ndarray:
-        return apply_temperature(logits, self.temperature)
+        return self.calibrator(logits)
 
     def predict(self, texts: list[str]) -> list[Prediction]:
         texts = validate_texts(texts)

@@ -1,5 +1,5 @@
-"""The thresholds stage: the lexical part's mixing weight, temperature scaling and per-label
-thresholds, all fitted on dev."""
+"""The thresholds stage: the lexical part's mixing weight, calibration (temperature or per-label
+scaling) and per-label thresholds, all fitted on dev."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from typing import Any
 import numpy as np
 
 from emoheal.data.prepared import read_prepared
-from emoheal.emotion.calibration import apply_temperature, fit_temperature
+from emoheal.emotion.calibration import apply_temperature, calibrate_and_tune
 from emoheal.emotion.devscore import choose_lexical_weight
 from emoheal.emotion.metrics import expected_calibration_error, f1_summary
 from emoheal.emotion.predictor import EmotionPredictor, mix_logits
-from emoheal.emotion.thresholds import threshold_grid, tune_thresholds
+from emoheal.emotion.thresholds import threshold_grid
 from emoheal.utils.io import write_json
 
 
@@ -33,13 +33,12 @@ def tune_on_dev(params: dict[str, Any]) -> dict[str, Any]:
 
     bins = params["calibration"]["ece_bins"]
     raw_probs = apply_temperature(logits, 1.0)
-    temperature = fit_temperature(logits, y)
-    probs = apply_temperature(logits, temperature)
-    thresholds, best_f1 = tune_thresholds(probs, y, grid, params["thresholds"]["default"])
+    calibrator, thresholds, best_f1 = calibrate_and_tune(logits, y, grid, params["thresholds"]["default"],
+                                                         params["calibration"]["method"])
+    probs = calibrator(logits)
 
     calibration = {
-        "method": "temperature",
-        "temperature": temperature,
+        **calibrator.to_json(names),
         "fitted_on": "dev",
         "dev_ece_before": expected_calibration_error(raw_probs, y, bins),
         "dev_ece_after": expected_calibration_error(probs, y, bins),
@@ -53,7 +52,7 @@ def tune_on_dev(params: dict[str, Any]) -> dict[str, Any]:
     write_json(root / "thresholds.json", {
         "tuned_on": "dev",
         "model_version": predictor.version,
-        "applies_to": "temperature-scaled probabilities",
+        "applies_to": "calibrated probabilities",
         "thresholds": {name: float(t) for name, t in zip(names, thresholds)},
         "dev_f1": {name: float(f) for name, f in zip(names, best_f1)},
     })

@@ -151,7 +151,8 @@ class ThresholdGrid(Settings):
 
 
 class Calibration(Settings):
-    method: Literal["temperature"]
+    # temperature: one T for all labels; per_label: a scale and bias per label (emotion/calibration.py)
+    method: Literal["temperature", "per_label"]
     ece_bins: int
     # the lexical part's mixing weights the thresholds stage tries (cross-fitted on dev)
     lexical_weights: list[Annotated[float, Field(ge=0, lt=1)]] = Field(min_length=1)
