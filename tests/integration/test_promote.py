@@ -158,3 +158,24 @@ def test_micro_f1_is_compared_when_asked(store):
     register(store, predictions(0.01, seed=2))
     decision = json.loads(promote(store, "--metric", "micro_f1", "--dry-run").stdout)
     assert decision["metric"] == "micro_f1" and decision["promoted"]
+
+
+@pytest.mark.parametrize("challenger", [
+    lambda: predictions(0, 0, base=CHAMPION, changed_rows=3),  # within noise: the interval is recorded too
+    lambda: None,  # nothing to compare: the champion's or challenger's evaluation logged no predictions
+])
+def test_an_override_promotes_with_its_reason_recorded(store, challenger):
+    register(store, CHAMPION)
+    version = register(store, challenger())
+    result = promote(store, "--override", "recipe chosen on dev; calibrated probabilities")
+    assert result.returncode == 0, result.stdout + result.stderr
+    decision = json.loads(result.stdout)
+    assert decision["promoted"] and decision["override"] == "recipe chosen on dev; calibrated probabilities"
+    assert "by override" in decision["reason"] and "the comparison alone said" in decision["reason"]
+    assert aliases(store) == {"champion": version}
+    tags = store["client"].get_model_version(NAME, version).tags
+    assert tags["promotion_decision"] == "promoted by override"
+    assert tags["promotion_override_reason"] == decision["override"] and tags["promoted_over"] == "1"
+    measured = decision["gain"] is not None
+    assert (tags["promotion_interval"] != "not measured") == measured
+    assert promote(store, "--override", "  ").returncode == 2  # a reason is required

@@ -20,6 +20,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     promote.add_argument("--resamples", type=int, default=2000, help="bootstrap resamples (default: 2000)")
     promote.add_argument("--seed", type=int, default=0, help="the resamples' seed (default: 0)")
     promote.add_argument("--dry-run", action="store_true", help="say what would happen, change nothing")
+    promote.add_argument("--override", metavar="REASON",
+                         help="promote the challenger whatever the comparison says, recording REASON on the version")
     promote.add_argument("--json", action="store_true", help="the decision as JSON")
     promote.set_defaults(func=promote_command)
 
@@ -42,10 +44,12 @@ def promote_command(args: argparse.Namespace) -> int:
     from emoheal.tracking.runs import tracking_uri
 
     mlflow.set_tracking_uri(tracking_uri())
+    if args.override is not None and not args.override.strip():
+        raise UsageError("--override needs a reason: it is recorded on the promoted version")
     if args.resamples < 100:
         raise UsageError(f"--resamples {args.resamples}: use at least 100 for an interval worth reading")
     result = promote(MlflowClient(), args.model, args.metric, args.confidence, args.resamples, args.seed,
-                     dry_run=args.dry_run)
+                     dry_run=args.dry_run, override=args.override)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2))
     else:

@@ -39,6 +39,7 @@ class Promotion:
     gain: float | None = None
     gain_low: float | None = None
     gain_high: float | None = None
+    override: str | None = None  # why a person promoted the challenger although the comparison did not
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -73,40 +74,62 @@ def _predictions(client: Any, version) -> TestPredictions | None:
 
 
 def promote(client: Any, name: str, metric: str = "macro_f1", confidence: float = 0.95, resamples: int = 2000,
-            seed: int = 0, dry_run: bool = False) -> Promotion:
+            seed: int = 0, dry_run: bool = False, override: str | None = None) -> Promotion:
     """Move `champion` to the challenger only when the paired bootstrap's lower bound of its gain on
     `metric` (macro_f1 or micro_f1, over the same test rows) is above zero; record the interval
-    on the challenger's version either way; or say why nothing could be compared."""
+    on the challenger's version either way; or say why nothing could be compared.
+
+    `override` (a person's reason) promotes the challenger whatever the comparison says — e.g. a
+    recipe change chosen on dev whose test gain is within noise, or a champion evaluated before test
+    predictions were logged; the reason and whatever was measured are recorded on the version."""
+    result, champion, challenger = _judge(client, name, metric, confidence, resamples, seed)
+    if override and not result.promoted and champion is not None and challenger is not None \
+            and challenger.version != champion.version:
+        result.promoted, result.override = True, override
+        result.reason = (f"challenger v{challenger.version} promoted over v{champion.version} by override "
+                         f"({override}); the comparison alone said: {result.reason}")
+    if not dry_run and (result.gain is not None or result.override):
+        _record(client, name, result)
+        if result.promoted:
+            client.set_registered_model_alias(name, CHAMPION, challenger.version)
+            client.delete_registered_model_alias(name, CHALLENGER)
+            client.set_model_version_tag(name, challenger.version, "promoted_over", str(champion.version))
+    return result
+
+
+def _judge(client: Any, name: str, metric: str, confidence: float, resamples: int, seed: int):
+    """(the decision the comparison alone supports, the champion's version, the challenger's version)."""
     metric = metric.removeprefix("test.")
     if metric not in METRICS:
         raise ValueError(f"metric must be one of {', '.join(METRICS)}, got {metric!r}")
     result = Promotion(False, "", metric, confidence, resamples)
     champion, challenger = _version(client, name, CHAMPION), _version(client, name, CHALLENGER)
+    versions = (champion, challenger)
     if champion is None:
         result.reason = f"{name} has no {CHAMPION!r} version: register one first (`make run`)"
-        return result
+        return result, *versions
     result.champion_version = str(champion.version)
     if challenger is None:
         result.reason = f"{name} has no {CHALLENGER!r} version: train and evaluate a new model first"
-        return result
+        return result, *versions
     result.challenger_version = str(challenger.version)
     if challenger.version == champion.version:
         result.reason = f"version {champion.version} is already the champion"
-        return result
+        return result, *versions
     data = champion.tags.get("data_hash"), challenger.tags.get("data_hash")
     if not all(data) or data[0] != data[1]:
         result.reason = (f"not comparable: the champion was evaluated on data {data[0]} and the challenger on "
                          f"{data[1]} (rerun the challenger's evaluation on the champion's data)")
-        return result
+        return result, *versions
     ours, theirs = _predictions(client, champion), _predictions(client, challenger)
     missing = [f"v{v.version}" for v, p in ((champion, ours), (challenger, theirs)) if p is None]
     if missing:
         result.reason = (f"no test predictions logged for {' and '.join(missing)} ({ARTIFACT_DIR}/{FILE_NAME}): "
                          "rerun its evaluate stage, which logs them")
-        return result
+        return result, *versions
     if not ours.same_rows_as(theirs):
         result.reason = "not comparable: the two evaluations' test rows or labels differ"
-        return result
+        return result, *versions
     _compare(result, ours, theirs, seed)
     if result.gain_low <= 0:
         result.reason = (f"challenger v{challenger.version} {result.interval_text()}: the gain is within noise or "
@@ -114,13 +137,7 @@ def promote(client: Any, name: str, metric: str = "macro_f1", confidence: float 
     else:
         result.promoted = True
         result.reason = f"challenger v{challenger.version} beats champion v{champion.version}: {result.interval_text()}"
-    if not dry_run:
-        _record(client, name, result)
-        if result.promoted:
-            client.set_registered_model_alias(name, CHAMPION, challenger.version)
-            client.delete_registered_model_alias(name, CHALLENGER)
-            client.set_model_version_tag(name, challenger.version, "promoted_over", str(champion.version))
-    return result
+    return result, *versions
 
 
 def _compare(result: Promotion, champion: TestPredictions, challenger: TestPredictions, seed: int) -> None:
@@ -137,14 +154,18 @@ def _compare(result: Promotion, champion: TestPredictions, challenger: TestPredi
 
 def _record(client: Any, name: str, result: Promotion) -> None:
     """The comparison, on the challenger's version: what was measured against which champion."""
+    measured = result.gain is not None
     tags = {
         "promotion_compared_with": result.champion_version,
         "promotion_metric": f"test.{result.metric}",
-        "promotion_gain": f"{result.gain:.6f}",
-        "promotion_interval": f"[{result.gain_low:.6f}, {result.gain_high:.6f}]",
+        "promotion_gain": f"{result.gain:.6f}" if measured else "not measured",
+        "promotion_interval": f"[{result.gain_low:.6f}, {result.gain_high:.6f}]" if measured else "not measured",
         "promotion_confidence": str(result.confidence),
         "promotion_resamples": str(result.resamples),
-        "promotion_decision": "promoted" if result.promoted else "kept champion",
+        "promotion_decision": ("promoted by override" if result.override else
+                               "promoted" if result.promoted else "kept champion"),
     }
+    if result.override:
+        tags["promotion_override_reason"] = result.override
     for key, value in tags.items():
         client.set_model_version_tag(name, result.challenger_version, key, value)
