@@ -228,8 +228,7 @@ def fit_dev_tuning(logits: np.ndarray, targets: np.ndarray, grid: dict[str, Any]
     calibrator, thresholds, best_f1 = calibrate_and_tune(logits, targets, threshold_grid(grid), grid["default"],
                                                          method)
     probs = calibrator(logits)
-    return {"calibrator": calibrator, "temperature": calibrator.temperature, "probs": probs,
-            "thresholds": thresholds, "best_f1": best_f1}
+    return {"calibrator": calibrator, "probs": probs, "thresholds": thresholds, "best_f1": best_f1}
 
 
 def tune_int8(model_root: str | Path, onnx_dir: str | Path, dev_texts: list[str], dev_targets: np.ndarray,
