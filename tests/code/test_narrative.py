@@ -12,6 +12,7 @@ from emoheal.session.narrative import (
     LANGUAGES,
     NarrativeError,
     load_templates,
+    narratives,
     sequence_sentence,
     sounds_sentence,
 )
@@ -57,4 +58,35 @@ def test_a_language_missing_a_timbre_is_refused(tmp_path):
     with path.open("w", encoding="utf-8", newline="") as handle:
         csv.writer(handle).writerows(kept)
     with pytest.raises(NarrativeError, match="harp in zh"):
+        load_templates(str(path))
+
+
+def _plan() -> dict:
+    def stage(name, tempo, mode, minutes):
+        return {"name": name, "minutes": minutes,
+                "targets": {"tempo_bpm": tempo, "mode_major": mode, "loudness_lufs": -24.0}}
+    return {"goal": "sleep", "stages": [stage("match", 109.4, 0.3, 5), stage("guide", 79.2, 0.6, 10),
+                                        stage("target", 58.0, 0.7, 5)]}
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_guide_gives_one_tempo_range(lang):
+    """The planned tempi are told only when no measured sequence sentence follows: a paragraph
+    naming 109 -> 79 from the plan and 94 -> 62 from the tracks would contradict itself."""
+    planned = narratives(_plan(), "fear", lang)["guide"]
+    assert "109" in planned and "79" in planned
+    measured = narratives(_plan(), "fear", lang, measured=frozenset({"guide"}))["guide"]
+    assert not any(ch.isdigit() for ch in measured)
+    assert ("brighter" in measured) if lang == "en" else ("更明亮" in measured)
+    # the other stages read the same either way
+    both = narratives(_plan(), "fear", lang), narratives(_plan(), "fear", lang, measured=frozenset({"guide"}))
+    assert {k: v for k, v in both[0].items() if k != "guide"} == {k: v for k, v in both[1].items() if k != "guide"}
+
+
+def test_templates_without_a_measured_guide_are_refused(tmp_path):
+    rows = list(csv.reader(TEMPLATES.open(encoding="utf-8")))
+    path = tmp_path / "templates.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(r for r in rows if r[:3] != ["en", "guide", "measured"])
+    with pytest.raises(NarrativeError, match="no guide template for measured in en"):
         load_templates(str(path))

@@ -17,6 +17,9 @@ PARTS = ("prelude", "match", "guide", "target", "epilogue", "sequence", "sounds"
 # `sound` rows name a timbre tag in words (family = the tag); a tag without a row is never named
 SOUND = "sound"
 TEMPO_MOVES = ("eases", "lifts", "holds")  # what a stage's sequence does to the felt tempo
+# the guide names the plan's tempi ("any") unless its tracks' measured tempi follow it ("measured"):
+# one paragraph never gives two tempo ranges
+GUIDE_KINDS = ("any", "measured")
 LANGUAGES = ("en", "zh")
 _ZH = {"very slow": "非常缓慢", "slow": "缓慢", "moderate": "中速", "lively": "轻快", "fast": "快速",
        "very fast": "非常快", "major key": "大调", "minor key": "小调", "between major and minor": "介于大调和小调之间",
@@ -37,7 +40,8 @@ def load_templates(path: str | None = None) -> dict[tuple[str, str, str], str]:
     templates = {(r["lang"], r["part"], r["family"]): r["template"] for r in rows}
     for lang in {r["lang"] for r in rows}:
         for part in PARTS:
-            families = FAMILIES if part == "match" else TEMPO_MOVES if part == "sequence" else ("any",)
+            families = FAMILIES if part == "match" else TEMPO_MOVES if part == "sequence" else \
+                GUIDE_KINDS if part == "guide" else ("any",)
             for family in families:
                 if (lang, part, family) not in templates:
                     raise NarrativeError(f"{path}: no {part} template for {family} in {lang}")
@@ -64,7 +68,10 @@ def family_of(plan: dict, family_by_label: dict[str, str]) -> str:
     return "neutral"
 
 
-def narratives(plan: dict, family: str, lang: str = "en", path: str | None = None) -> dict[str, str]:
+def narratives(plan: dict, family: str, lang: str = "en", path: str | None = None,
+               measured: frozenset[str] = frozenset()) -> dict[str, str]:
+    """Each part's words; `measured` names the stages whose tracks' felt tempi a sequence sentence
+    reports, so their narrative leaves the tempo to it."""
     if lang not in LANGUAGES:
         raise NarrativeError(f"no narratives in {lang!r}; available: {', '.join(LANGUAGES)}")
     t = load_templates(path)
@@ -72,6 +79,7 @@ def narratives(plan: dict, family: str, lang: str = "en", path: str | None = Non
     m, g, tg = match["targets"], guide["targets"], target["targets"]
     sep = "，" if lang == "zh" else ", "
     brighter = g["mode_major"] > m["mode_major"] + 0.15
+    guide_kind = "measured" if "guide" in measured else "any"
     mode_change = ("更明亮" if brighter else "更柔和") if lang == "zh" else ("brighter" if brighter else "softer")
     target_words = sep.join([_words(tempo_words(tg["tempo_bpm"]), lang),
                              _words(loudness_words(tg["loudness_lufs"]), lang),
@@ -81,8 +89,9 @@ def narratives(plan: dict, family: str, lang: str = "en", path: str | None = Non
         "match": t[(lang, "match", family)].format(
             tempo_words=_words(tempo_words(m["tempo_bpm"]), lang),
             mode_words=_words(mode_words(m["mode_major"]), lang), minutes=round(match["minutes"])),
-        "guide": t[(lang, "guide", "any")].format(minutes=round(guide["minutes"]), from_tempo=round(m["tempo_bpm"]),
-                                                  to_tempo=round(g["tempo_bpm"]), mode_change=mode_change),
+        "guide": t[(lang, "guide", guide_kind)].format(minutes=round(guide["minutes"]),
+                                                        from_tempo=round(m["tempo_bpm"]),
+                                                        to_tempo=round(g["tempo_bpm"]), mode_change=mode_change),
         "target": t[(lang, "target", "any")].format(target_words=target_words, minutes=round(target["minutes"])),
         "epilogue": t[(lang, "epilogue", "any")].format(goal_phrase=_GOAL[lang].get(plan["goal"], "")),
     }

@@ -241,10 +241,12 @@ class SessionRunner:
                                       exclude=personal["exclude"], seed=seed, text_encoder=self.text_encoder,
                                       preferences=personal["preferences"])
         family = family_of(plan_dict, self.family)
-        story = narratives(plan_dict, family, lang)
+        told_by_stage = {planned["name"]: sequence_sentence(found.get("sequence"), lang)
+                         for planned, found in zip(plan_dict["stages"], retrieved["stages"])}
+        story = narratives(plan_dict, family, lang, measured=frozenset(k for k, v in told_by_stage.items() if v))
         stages = []
         for planned, found in zip(plan_dict["stages"], retrieved["stages"]):
-            told = sequence_sentence(found.get("sequence"), lang)
+            told = told_by_stage[planned["name"]]
             sounds = sounds_sentence(found.get("tracks") or ([found["item"]] if found.get("item") else []), lang)
             said = " ".join(x for x in (told, sounds) if x) if lang == "en" else "".join(x for x in (told, sounds) if x)
             stages.append({
