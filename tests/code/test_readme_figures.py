@@ -365,6 +365,8 @@ FIGURES: list[tuple[str, tuple[From, ...]]] = [
       From(bench("fresh_clone_run"), "corpus_stages_minutes", ".1f"),
       From(bench("fresh_clone_run"), "training_minutes", ".1f"),
       From(bench("fresh_clone_run"), "minutes/safety", ".1f"))),
+    ("timings aside; reproduced: {id}).",
+     (From(bench("fresh_clone_run"), "emotion/reproduces_committed", lambda ok: "yes" if ok else "no"),)),
     # the store on SQLite vs PostgreSQL (benchmarks/store_latency.py)
     ("`/session` p99 at 8 clients was {} ms on SQLite and {} ms on PostgreSQL (ratio {}; goal at most 1.5)",
      (From(bench("store_latency"), "stores/sqlite/session_c8/p99_ms", ".1f"),
