@@ -102,9 +102,13 @@ class GoEmotionsDataModule(L.LightningDataModule):
         cache_dir: str | Path,
         length_group_pool: int = 50,
         num_workers: int = 0,
+        teacher_targets: np.ndarray | None = None,
     ):
         super().__init__()
         self.frames = {"train": train, "dev": dev}
+        # distillation: the teachers' probabilities ride beside train's labels ([n, 2 * labels]);
+        # the loss splits them (losses.DistillationLoss)
+        self.teacher_targets = teacher_targets
         self.label_names = label_names
         self.tokenizer = tokenizer
         self.max_length = max_length
@@ -121,7 +125,10 @@ class GoEmotionsDataModule(L.LightningDataModule):
         for split, frame in self.frames.items():
             if split not in self.datasets:
                 ids = self.cache.encode(self.tokenizer, frame["text"].tolist(), self.max_length)
-                self.datasets[split] = EncodedTexts(ids, label_columns(frame, self.label_names))
+                targets = label_columns(frame, self.label_names)
+                if split == "train" and self.teacher_targets is not None:
+                    targets = np.hstack([targets, self.teacher_targets.astype(np.float32)])
+                self.datasets[split] = EncodedTexts(ids, targets)
 
     def _rank_world(self) -> tuple[int, int]:
         trainer = self.trainer

@@ -1,4 +1,5 @@
-"""Multi-label losses over logits: binary cross-entropy, the asymmetric loss, R-Drop's term."""
+"""Multi-label losses over logits: binary cross-entropy, the asymmetric loss, distillation from
+teachers' probabilities, R-Drop's term."""
 
 from __future__ import annotations
 
@@ -30,6 +31,26 @@ class AsymmetricLoss(nn.Module):
             w_pos = (1 - p) ** self.gamma_pos
             w_neg = p_neg ** self.gamma_neg
         return -(y * w_pos * log_pos + (1 - y) * w_neg * log_neg).mean()
+
+
+class DistillationLoss(nn.Module):
+    """(1 - weight) * the label loss + weight * BCE against the teachers' probabilities. Targets
+    are the labels and the teachers' probabilities side by side ([n, 2 * labels]); targets as wide
+    as the logits (dev's, with no teacher) get the label loss alone."""
+
+    def __init__(self, label_loss: nn.Module, weight: float):
+        super().__init__()
+        if not 0.0 <= weight <= 1.0:
+            raise ValueError(f"train.distill.weight must lie in [0, 1], got {weight}")
+        self.label_loss, self.weight = label_loss, weight
+
+    def forward(self, logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        width = logits.shape[-1]
+        if targets.shape[-1] == width:
+            return self.label_loss(logits, targets)
+        labels, teachers = targets[..., :width], targets[..., width:]
+        return ((1 - self.weight) * self.label_loss(logits, labels)
+                + self.weight * F.binary_cross_entropy_with_logits(logits.float(), teachers.float()))
 
 
 def build_loss(cfg: dict[str, Any]) -> nn.Module:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+import numpy as np
 import torch
 import yaml
 from lightning.pytorch.callbacks import (
@@ -27,10 +28,10 @@ from emoheal.emotion.artifacts import save_model_folder
 from emoheal.emotion.backbone import build_backbone, resolve_pretrained_path
 from emoheal.emotion.baseline import fit_lexical
 from emoheal.emotion.datamodule import GoEmotionsDataModule
-from emoheal.emotion.distill import distilled_frame
+from emoheal.emotion.distill import teacher_targets
 from emoheal.emotion.lexical import LexicalModel
 from emoheal.emotion.lit_module import EmotionLitModule
-from emoheal.emotion.losses import build_loss
+from emoheal.emotion.losses import DistillationLoss, build_loss
 from emoheal.emotion.model import EmotionClassifier
 from emoheal.emotion.optim import freeze_word_embeddings
 from emoheal.tracking.runs import artifact_location, flatten, tracking_uri
@@ -98,8 +99,7 @@ def train_emotion_model(
     manifest = read_manifest(paths["prepared"])
     label_names = manifest["labels"]
     train_df, dev_df = read_prepared(paths["prepared"], "train"), read_prepared(paths["prepared"], "dev")
-    labelled = train_df  # the annotators' labels, whatever the encoder is trained on
-    train_df, teachers = distilled_frame(train_df, label_names, params["train"]["distill"])
+    soft, teachers = teacher_targets(train_df, label_names, params["train"]["distill"])
     # loading the teachers may draw from the seeded state: start the run's draws afresh
     L.seed_everything(params["seed"], workers=True, verbose=False)
 
@@ -107,8 +107,8 @@ def train_emotion_model(
     run_dir = Path(paths["checkpoints"]) / key
     run_dir.mkdir(parents=True, exist_ok=True)
     encoder, tokenizer = _backbone_for_run(backbone_cfg, train_df["text"].tolist(), run_dir)
-    datamodule = _datamodule(params, train_df, dev_df, label_names, tokenizer)
-    module = _lit_module(params, encoder, len(label_names))
+    datamodule = _datamodule(params, train_df, dev_df, label_names, tokenizer, soft)
+    module = _lit_module(params, encoder, len(label_names), distilling=soft is not None)
 
     ckpt_dir = run_dir / "checkpoints"
     best, callbacks = _callbacks(params["train"], ckpt_dir, extra_callbacks)
@@ -133,7 +133,7 @@ def train_emotion_model(
         module.load_state_dict(state)
     meta = _training_meta(params, label_names, manifest["data_hash"], key, best, trainer.global_step, started)
     lexical_cfg = params["train"]["lexical"]
-    lexical = (fit_lexical(labelled["text"].tolist(), labelled[label_names].to_numpy(), lexical_cfg, params["seed"])
+    lexical = (fit_lexical(train_df["text"].tolist(), train_df[label_names].to_numpy(), lexical_cfg, params["seed"])
                if lexical_cfg["enabled"] else None)
     model_dir, meta, run_id = _save_model(params, module, tokenizer, meta, logger, lexical)
     # the run folder is only a resume point: the model is saved (and logged) now
@@ -151,16 +151,17 @@ def _set_up_process(params: dict[str, Any]) -> None:
     L.seed_everything(params["seed"], workers=True, verbose=False)
 
 
-def _datamodule(params: dict[str, Any], train_df, dev_df, label_names: list[str], tokenizer) -> GoEmotionsDataModule:
+def _datamodule(params: dict[str, Any], train_df, dev_df, label_names: list[str], tokenizer,
+                teacher_probs: np.ndarray | None = None) -> GoEmotionsDataModule:
     paths, train_cfg, backbone_cfg = params["paths"], params["train"], params["backbone"]
     return GoEmotionsDataModule(
         train_df, dev_df, label_names, tokenizer, backbone_cfg["max_length"],
         train_cfg["batch_size"], train_cfg["eval_batch_size"], params["seed"],
-        Path(paths["cache"]) / "tokens", train_cfg["length_group_pool"], train_cfg["num_workers"],
+        Path(paths["cache"]) / "tokens", train_cfg["length_group_pool"], train_cfg["num_workers"], teacher_probs,
     )
 
 
-def _lit_module(params: dict[str, Any], encoder, num_labels: int) -> EmotionLitModule:
+def _lit_module(params: dict[str, Any], encoder, num_labels: int, distilling: bool = False) -> EmotionLitModule:
     train_cfg, backbone_cfg = params["train"], params["backbone"]
     classifier = EmotionClassifier(encoder, num_labels, backbone_cfg["pooling"], train_cfg["dropout"])
     # from_pretrained returns the encoder in eval mode and Lightning keeps each
@@ -168,10 +169,13 @@ def _lit_module(params: dict[str, Any], encoder, num_labels: int) -> EmotionLitM
     classifier.train()
     if train_cfg["freeze_word_embeddings"]:
         log.info("word embeddings frozen (%d weights)", freeze_word_embeddings(classifier))
+    loss = build_loss(train_cfg["loss"])
+    if distilling:
+        loss = DistillationLoss(loss, float(train_cfg["distill"]["weight"]))
     return EmotionLitModule(
         classifier, backbone_cfg["encoder_lr"], backbone_cfg["head_lr"],
         train_cfg["weight_decay"], train_cfg["warmup_ratio"], train_cfg["layer_lr_decay"],
-        train_cfg["rdrop_alpha"], build_loss(train_cfg["loss"]),
+        train_cfg["rdrop_alpha"], loss,
     )
 
 
